@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Installs the Debian packages a test tier or the demo needs, idempotently.
+// As root it runs apt-get itself; otherwise it uses `sudo -n` when that works without a password;
+// else it stops and prints the exact command the user must run. Usage:
+//   node scripts/ensure-system.mjs lab        (sshd, ssh client, nftables, iproute2)
+//   node scripts/ensure-system.mjs browser    (chromium, libkrb5-dev and build tools for code-server)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Each package with a file that proves it is installed: checking files is faster than asking dpkg. */
+const PACKAGE_SETS = {
+  lab: {
+    'openssh-server': '/usr/sbin/sshd',
+    'openssh-client': '/usr/bin/ssh',
+    nftables: '/usr/sbin/nft',
+    iproute2: '/usr/sbin/ip',
+    'util-linux': '/usr/bin/unshare',
+  },
+  browser: {
+    chromium: '/usr/bin/chromium',
+    'libkrb5-dev': '/usr/include/gssapi/gssapi.h',
+    'build-essential': '/usr/bin/g++',
+    python3: '/usr/bin/python3',
+  },
+};
+
+export function missingPackages(setNames) {
+  const missing = [];
+  for (const name of setNames) {
+    const set = PACKAGE_SETS[name];
+    if (!set) throw new Error(`unknown package set "${name}" (known: ${Object.keys(PACKAGE_SETS).join(', ')})`);
+    for (const [pkg, proof] of Object.entries(set)) if (!existsSync(proof) && !missing.includes(pkg)) missing.push(pkg);
+  }
+  return missing;
+}
+
+function run(argv) {
+  const result = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return result.status === 0;
+}
+
+function canSudoWithoutPassword() {
+  return spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+}
+
+export function ensureSystemPackages(setNames) {
+  const missing = missingPackages(setNames);
+  if (missing.length === 0) return;
+  const aptInstall = ['apt-get', 'install', '-y', '--no-install-recommends', ...missing];
+  const isRoot = process.getuid?.() === 0;
+  const prefix = isRoot ? [] : canSudoWithoutPassword() ? ['sudo', '-n'] : undefined;
+  if (!prefix) {
+    throw new Error(`Debian packages missing: ${missing.join(' ')}. Run:\n  sudo apt-get update && sudo ${aptInstall.join(' ')}`);
+  }
+  console.log(`[setup] installing Debian packages: ${missing.join(' ')}`);
+  // The package lists may be stale or absent on a fresh machine; an install without them finds nothing.
+  if (!run([...prefix, 'apt-get', 'update', '-q'])) throw new Error('apt-get update failed');
+  if (!run([...prefix, ...aptInstall])) throw new Error(`${aptInstall.join(' ')} failed`);
+  const still = missingPackages(setNames);
+  if (still.length) throw new Error(`still missing after apt-get install: ${still.join(' ')}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    ensureSystemPackages(process.argv.slice(2));
+  } catch (error) {
+    console.error(`[setup] ${error.message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,54 @@
+import { strict as assert } from 'node:assert';
+import { statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { listZip, type ZipEntry } from './zip';
+
+/** `npm test` builds the .vsix with `npm run package` and passes its path here. */
+const vsixPath = process.env.XENPOOLS_VSIX ?? 'dist/xenserver-pools.vsix';
+const MAX_VSIX_BYTES = 1.5 * 1024 * 1024;
+
+describe('the packaged .vsix', () => {
+  let entries: ZipEntry[];
+  let names: string[];
+
+  before(() => {
+    entries = listZip(vsixPath);
+    names = entries.map((e) => e.name);
+  });
+
+  it(`is smaller than ${MAX_VSIX_BYTES} bytes`, () => {
+    const { size } = statSync(vsixPath);
+    assert.ok(size < MAX_VSIX_BYTES, `${vsixPath} is ${size} bytes`);
+  });
+
+  it('contains the bundle, the manifest and the view icon', () => {
+    for (const required of ['extension/dist/extension.js', 'extension/package.json', 'extension/media/xen-pools.svg', 'extension/package.nls.json']) {
+      assert.ok(names.includes(required), `${required} missing; entries: ${names.join(', ')}`);
+    }
+  });
+
+  it('ships no sources, tests, source maps or node_modules', () => {
+    const leaked = names.filter((n) => /^extension\/(src|test|server|out|node_modules|scripts)\//.test(n) || /\.(ts|map)$/.test(n));
+    assert.deepEqual(leaked, []);
+  });
+
+  it('bundles every dependency: the bundle requires only vscode, node built-ins and ssh2\'s optional natives', () => {
+    const bundle = entries.find((e) => e.name === 'extension/dist/extension.js');
+    assert.ok(bundle);
+    const required = [...bundle.read().toString('utf8').matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1] ?? '');
+    const allowed = new Set(['vscode', 'cpu-features', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+    const unexpected = required.filter((name) => !allowed.has(name) && !name.endsWith('.node'));
+    assert.deepEqual([...new Set(unexpected)], []);
+  });
+
+  it('declares the view container, the pools view and its welcome view', () => {
+    const manifest = entries.find((e) => e.name === 'extension/package.json');
+    assert.ok(manifest);
+    const pkg = JSON.parse(manifest.read().toString('utf8')) as {
+      contributes: { viewsContainers: { activitybar: { id: string }[] }; views: Record<string, { id: string }[]>; viewsWelcome: { view: string }[] };
+    };
+    assert.equal(pkg.contributes.viewsContainers.activitybar[0]?.id, 'xenPools');
+    assert.equal(pkg.contributes.views.xenPools?.[0]?.id, 'xenPools.pools');
+    assert.equal(pkg.contributes.viewsWelcome[0]?.view, 'xenPools.pools');
+  });
+});
