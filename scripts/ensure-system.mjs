@@ -2,6 +2,7 @@
 // Installs the Debian packages a test tier or the demo needs, idempotently.
 // As root it runs apt-get itself; otherwise it uses `sudo -n` when that works without a password;
 // else it stops and prints the exact command the user must run. Usage:
+//   node scripts/ensure-system.mjs unit       (ssh-keygen)
 //   node scripts/ensure-system.mjs lab        (sshd, ssh client, nftables, iproute2)
 //   node scripts/ensure-system.mjs browser    (chromium, libkrb5-dev and build tools for code-server)
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,8 @@ import { existsSync } from 'node:fs';
 
 /** Each package with a file that proves it is installed: checking files is faster than asking dpkg. */
 const PACKAGE_SETS = {
+  // unit tests compare with ssh-keygen's fingerprints and hashed known_hosts
+  unit: { 'openssh-client': '/usr/bin/ssh-keygen' },
   lab: {
     'openssh-server': '/usr/sbin/sshd',
     'openssh-client': '/usr/bin/ssh',

@@ -66,6 +66,7 @@ const tiers = {
   'type-check': () => check([bin('tsc'), '--noEmit', '-p', '.']),
   lint: () => check([bin('eslint'), '--max-warnings', '0', 'src', 'test', 'scripts', 'esbuild.mjs']),
   unit: () => {
+    ensureSystemPackages(['unit']);
     compileTests();
     return mocha('.mocharc.json');
   },

@@ -1,0 +1,217 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+/** A public host key as the SSH protocol carries it: the wire-format blob and its type name. */
+export interface HostKey {
+  readonly type: string;
+  readonly blob: Buffer;
+}
+
+/** Where a host is reached: known_hosts writes non-22 ports as `[host]:port`. */
+export interface HostEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `SHA256:<base64 without padding>`, the form OpenSSH prints and admins compare. */
+export function fingerprint(key: HostKey): string {
+  return `SHA256:${createHash('sha256').update(key.blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The key type is the first string inside the blob (uint32 length + bytes). */
+export function hostKeyFromBlob(blob: Buffer): HostKey {
+  if (blob.length < 4) throw new Error('host key blob too short');
+  const typeLength = blob.readUInt32BE(0);
+  if (typeLength === 0 || typeLength > 64 || 4 + typeLength > blob.length) throw new Error('host key blob has no valid type');
+  return { type: blob.toString('latin1', 4, 4 + typeLength), blob };
+}
+
+function sameKey(a: HostKey, b: HostKey): boolean {
+  return a.type === b.type && a.blob.length === b.blob.length && timingSafeEqual(a.blob, b.blob);
+}
+
+/** The name known_hosts stores for an endpoint. */
+export function knownHostsName({ host, port }: HostEndpoint): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+/** One usable line of a known_hosts file. */
+interface KnownHostsEntry {
+  readonly marker: '' | '@revoked' | '@cert-authority';
+  readonly patterns: string;
+  readonly key: HostKey;
+}
+
+function parseKnownHosts(text: string): KnownHostsEntry[] {
+  const entries: KnownHostsEntry[] = [];
+  for (const rawLine of text.split('\n')) {
+    const line = rawLine.trim();
+    if (!line || line.startsWith('#')) continue;
+    const fields = line.split(/\s+/);
+    const marker = fields[0] === '@revoked' || fields[0] === '@cert-authority' ? fields.shift() as KnownHostsEntry['marker'] : '';
+    const [patterns, type, base64] = fields;
+    if (!patterns || !type || !base64) continue; // OpenSSH skips malformed lines too
+    const blob = Buffer.from(base64, 'base64');
+    try {
+      const key = hostKeyFromBlob(blob);
+      if (key.type === type) entries.push({ marker, patterns, key });
+    } catch {
+      // A corrupt key on one line must not make the whole file unusable; OpenSSH ignores it as well.
+    }
+  }
+  return entries;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`, 'i');
+}
+
+function matchesHashed(pattern: string, name: string): boolean {
+  const [, magic, salt, hash] = pattern.split('|');
+  if (magic !== '1' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const actual = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** OpenSSH semantics: any negated match excludes the line, otherwise one positive match includes it. */
+function patternsMatch(patterns: string, name: string): boolean {
+  if (patterns.startsWith('|')) return matchesHashed(patterns, name);
+  let matched = false;
+  for (const pattern of patterns.split(',')) {
+    const negated = pattern.startsWith('!');
+    if (globToRegExp(negated ? pattern.slice(1) : pattern).test(name)) {
+      if (negated) return false;
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** Keys the user's OpenSSH known_hosts files hold for an endpoint (hashed entries included). */
+export class KnownHostsFiles {
+  constructor(private readonly files: readonly string[]) {}
+
+  async lookup(endpoint: HostEndpoint): Promise<{ trusted: HostKey[]; revoked: HostKey[] }> {
+    const name = knownHostsName(endpoint);
+    const trusted: HostKey[] = [];
+    const revoked: HostKey[] = [];
+    for (const file of this.files) {
+      let text: string;
+      try {
+        text = await fs.readFile(file, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // no known_hosts yet is normal
+        throw error;
+      }
+      for (const entry of parseKnownHosts(text)) {
+        if (entry.marker === '@revoked') revoked.push(entry.key); // revocations apply to every host
+        else if (entry.marker === '' && patternsMatch(entry.patterns, name)) trusted.push(entry.key);
+        // @cert-authority lines need certificate host keys, which XenServer hosts do not use.
+      }
+    }
+    return { trusted, revoked };
+  }
+}
+
+interface PinnedKeyRecord {
+  type: string;
+  key: string;
+  pinnedAt: string;
+}
+
+/**
+ * The product's own trust store: keys the admin accepted on first use. A JSON file, written
+ * atomically (temp file + rename) so a crash never leaves half a store behind.
+ */
+export class PinnedHostKeys {
+  constructor(private readonly file: string) {}
+
+  async lookup(endpoint: HostEndpoint): Promise<HostKey[]> {
+    const records = (await this.read())[knownHostsName(endpoint)] ?? [];
+    return records.map((r) => ({ type: r.type, blob: Buffer.from(r.key, 'base64') }));
+  }
+
+  async pin(endpoint: HostEndpoint, key: HostKey): Promise<void> {
+    const store = await this.read();
+    const name = knownHostsName(endpoint);
+    const existing = store[name] ?? [];
+    if (existing.some((r) => r.type === key.type && r.key === key.blob.toString('base64'))) return;
+    store[name] = [...existing, { type: key.type, key: key.blob.toString('base64'), pinnedAt: new Date().toISOString() }];
+    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    const temp = `${this.file}.${process.pid}.tmp`;
+    await fs.writeFile(temp, `${JSON.stringify(store, null, 2)}\n`, { mode: 0o600 });
+    await fs.rename(temp, this.file);
+  }
+
+  private async read(): Promise<Record<string, PinnedKeyRecord[]>> {
+    try {
+      return JSON.parse(await fs.readFile(this.file, 'utf8')) as Record<string, PinnedKeyRecord[]>;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw new Error(`cannot read the pinned host keys in ${this.file}: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** The host presented a key that differs from every key on record: possibly a reinstall, possibly an attack. */
+export class HostKeyMismatchError extends Error {
+  constructor(
+    readonly endpoint: HostEndpoint,
+    readonly presented: string,
+    readonly known: readonly string[],
+  ) {
+    super(
+      `Host key for ${knownHostsName(endpoint)} has CHANGED: it presented ${presented}, but the trusted key is ${known.join(' or ')}. ` +
+        'If the host was reinstalled, remove the old key (ssh-keygen -R) and connect again; otherwise someone may be intercepting the connection.',
+    );
+    this.name = 'HostKeyMismatchError';
+  }
+}
+
+/** The admin declined an unknown key, or it is revoked. */
+export class HostKeyRejectedError extends Error {
+  constructor(
+    readonly endpoint: HostEndpoint,
+    readonly presented: string,
+    reason: string,
+  ) {
+    super(`Host key ${presented} of ${knownHostsName(endpoint)} was not accepted: ${reason}`);
+    this.name = 'HostKeyRejectedError';
+  }
+}
+
+/** What the caller is asked when a host presents a key nobody has seen: trust it (and pin it) or not. */
+export type ConfirmUnknownHostKey = (question: { endpoint: HostEndpoint; keyType: string; fingerprint: string }) => Promise<boolean>;
+
+/**
+ * Decides whether a presented host key is trusted. Known (known_hosts or pinned) → trusted;
+ * revoked → refused; different from a known key of the same host → refused with both
+ * fingerprints; unknown → the caller decides (trust on first use) and an accepted key is pinned.
+ * There is deliberately no "accept anything" mode.
+ */
+export class HostKeyVerifier {
+  constructor(
+    private readonly knownHosts: KnownHostsFiles,
+    private readonly pinned: PinnedHostKeys,
+    private readonly confirmUnknown: ConfirmUnknownHostKey,
+  ) {}
+
+  async verify(endpoint: HostEndpoint, presented: HostKey): Promise<void> {
+    const presentedFingerprint = fingerprint(presented);
+    const { trusted, revoked } = await this.knownHosts.lookup(endpoint);
+    if (revoked.some((k) => sameKey(k, presented))) {
+      throw new HostKeyRejectedError(endpoint, presentedFingerprint, 'it is marked @revoked in known_hosts');
+    }
+    const known = [...trusted, ...(await this.pinned.lookup(endpoint))];
+    if (known.some((k) => sameKey(k, presented))) return;
+    if (known.length > 0) {
+      throw new HostKeyMismatchError(endpoint, presentedFingerprint, [...new Set(known.map(fingerprint))]);
+    }
+    const accepted = await this.confirmUnknown({ endpoint, keyType: presented.type, fingerprint: presentedFingerprint });
+    if (!accepted) throw new HostKeyRejectedError(endpoint, presentedFingerprint, 'the key is unknown and was not trusted');
+    await this.pinned.pin(endpoint, presented);
+  }
+}

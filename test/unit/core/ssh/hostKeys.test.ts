@@ -1,0 +1,104 @@
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { utils } from 'ssh2';
+import {
+  fingerprint,
+  hostKeyFromBlob,
+  HostKeyMismatchError,
+  HostKeyRejectedError,
+  HostKeyVerifier,
+  KnownHostsFiles,
+  PinnedHostKeys,
+  type HostKey,
+} from '../../../../src/core/ssh/hostKeys';
+
+function newHostKey(): { key: HostKey; line: string } {
+  const pair = utils.generateKeyPairSync('ed25519');
+  const parsed = utils.parseKey(pair.public);
+  if (parsed instanceof Error) throw parsed;
+  const blob = parsed.getPublicSSH();
+  return { key: hostKeyFromBlob(blob), line: `ssh-ed25519 ${blob.toString('base64')}` };
+}
+
+describe('host key verification', () => {
+  let dir: string;
+  let knownHostsFile: string;
+  let pinnedFile: string;
+  const a = newHostKey();
+  const b = newHostKey();
+  const endpoint = { host: '127.77.0.1', port: 22 };
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'xenpools-hostkeys-'));
+    knownHostsFile = path.join(dir, 'known_hosts');
+    pinnedFile = path.join(dir, 'pinned', 'host-keys.json');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function verifier(answer: boolean, asked: string[] = []): HostKeyVerifier {
+    return new HostKeyVerifier(new KnownHostsFiles([knownHostsFile]), new PinnedHostKeys(pinnedFile), async (q) => {
+      asked.push(q.fingerprint);
+      return answer;
+    });
+  }
+
+  it('prints fingerprints exactly as ssh-keygen -l does', () => {
+    writeFileSync(path.join(dir, 'key.pub'), `${a.line}\n`);
+    const out = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(dir, 'key.pub')], { encoding: 'utf8' });
+    assert.equal(out.split(' ')[1], fingerprint(a.key));
+  });
+
+  it('trusts a key listed in known_hosts, plain or hashed by ssh-keygen -H, with a port', async () => {
+    writeFileSync(knownHostsFile, `# comment\n[127.77.0.1]:2222 ${a.line}\n127.77.0.1 ${b.line}\n`);
+    execFileSync('ssh-keygen', ['-H', '-f', knownHostsFile], { stdio: 'ignore' });
+    assert.match(readFileSync(knownHostsFile, 'utf8'), /^\|1\|/m);
+    const asked: string[] = [];
+    await verifier(false, asked).verify({ host: '127.77.0.1', port: 2222 }, a.key);
+    await verifier(false, asked).verify(endpoint, b.key);
+    assert.deepEqual(asked, []);
+  });
+
+  it('matches wildcard and negated patterns like OpenSSH', async () => {
+    writeFileSync(knownHostsFile, `127.77.0.*,!127.77.0.9 ${a.line}\n`);
+    await verifier(false).verify(endpoint, a.key);
+    await assert.rejects(verifier(false).verify({ host: '127.77.0.9', port: 22 }, a.key), HostKeyRejectedError);
+  });
+
+  it('refuses a changed key and names both fingerprints, without asking', async () => {
+    writeFileSync(knownHostsFile, `127.77.0.1 ${a.line}\n`);
+    const asked: string[] = [];
+    await assert.rejects(verifier(true, asked).verify(endpoint, b.key), (error: unknown) => {
+      assert.ok(error instanceof HostKeyMismatchError);
+      assert.ok(error.message.includes(fingerprint(a.key)) && error.message.includes(fingerprint(b.key)), error.message);
+      return true;
+    });
+    assert.deepEqual(asked, []);
+  });
+
+  it('refuses a key marked @revoked even when it is also listed as trusted', async () => {
+    writeFileSync(knownHostsFile, `127.77.0.1 ${a.line}\n@revoked * ${a.line}\n`);
+    await assert.rejects(verifier(true).verify(endpoint, a.key), /@revoked/);
+  });
+
+  it('asks about an unknown key with its SHA256 fingerprint, pins it when trusted, and then trusts it silently', async () => {
+    const asked: string[] = [];
+    await verifier(true, asked).verify(endpoint, a.key);
+    assert.deepEqual(asked, [fingerprint(a.key)]);
+    await verifier(false, asked).verify(endpoint, a.key);
+    assert.equal(asked.length, 1);
+    await assert.rejects(verifier(true).verify(endpoint, b.key), HostKeyMismatchError);
+  });
+
+  it('does not pin a key the admin declined', async () => {
+    await assert.rejects(verifier(false).verify(endpoint, a.key), HostKeyRejectedError);
+    assert.deepEqual(await new PinnedHostKeys(pinnedFile).lookup(endpoint), []);
+  });
+
+  it('skips corrupt known_hosts lines instead of failing the whole file', async () => {
+    writeFileSync(knownHostsFile, `127.77.0.1 ssh-ed25519 !!!notbase64\ngarbage\n127.77.0.1 ${a.line}\n`);
+    await verifier(false).verify(endpoint, a.key);
+  });
+});
