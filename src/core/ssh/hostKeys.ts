@@ -199,6 +199,16 @@ export class HostKeyVerifier {
     private readonly confirmUnknown: ConfirmUnknownHostKey,
   ) {}
 
+  /**
+   * Key types already trusted for this endpoint. The connection offers only these to the server,
+   * as OpenSSH prefers known types, so a host with several keys is not refused for showing a
+   * different (unknown) one than the one on record.
+   */
+  async knownKeyTypes(endpoint: HostEndpoint): Promise<string[]> {
+    const { trusted } = await this.knownHosts.lookup(endpoint);
+    return [...new Set([...trusted, ...(await this.pinned.lookup(endpoint))].map((k) => k.type))];
+  }
+
   async verify(endpoint: HostEndpoint, presented: HostKey): Promise<void> {
     const presentedFingerprint = fingerprint(presented);
     const { trusted, revoked } = await this.knownHosts.lookup(endpoint);

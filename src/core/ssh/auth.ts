@@ -1,0 +1,133 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { utils, type AnyAuthMethod, type AuthHandlerMiddleware } from 'ssh2';
+
+/** ssh2 ends authentication when `next(false)` is called; its typings omit that form. */
+type FinishableNext = (method: AnyAuthMethod | false) => void;
+
+/** How the product may log in; tried in the order given. */
+export type AuthMethod =
+  | { readonly kind: 'agent'; readonly socket?: string }
+  | { readonly kind: 'key'; readonly file: string }
+  | { readonly kind: 'password' }
+  | { readonly kind: 'keyboard-interactive' };
+
+/**
+ * Supplies secrets on demand. The extension backs it with SecretStorage; the engine never stores,
+ * logs or puts a secret into an error message.
+ */
+export interface SshSecrets {
+  password(account: { user: string; host: string }): Promise<string | undefined>;
+  passphrase(keyFile: string): Promise<string | undefined>;
+}
+
+export const noSecrets: SshSecrets = {
+  password: async () => undefined,
+  passphrase: async () => undefined,
+};
+
+const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => path.join(os.homedir(), '.ssh', name));
+
+/** OpenSSH's default order: agent, key files, password, keyboard-interactive. */
+export function defaultAuthMethods(identityFiles: readonly string[], env: NodeJS.ProcessEnv = process.env): AuthMethod[] {
+  return [
+    ...(env.SSH_AUTH_SOCK ? [{ kind: 'agent' as const, socket: env.SSH_AUTH_SOCK }] : []),
+    ...(identityFiles.length ? identityFiles : DEFAULT_KEY_FILES).map((file) => ({ kind: 'key' as const, file })),
+    { kind: 'password' },
+    { kind: 'keyboard-interactive' },
+  ];
+}
+
+function describe(method: AuthMethod): string {
+  return method.kind === 'key' ? `key ${method.file}` : method.kind;
+}
+
+/**
+ * Builds ssh2's `authHandler`: walks the methods in order, fetching secrets only when a method
+ * needs them, and remembers why each one was skipped or rejected so a failure can say what was
+ * tried (never with what).
+ */
+export class AuthSequence {
+  /** One line per method tried, for the error message when all fail. */
+  readonly attempts: string[] = [];
+  private index = 0;
+  private current: AuthMethod | undefined;
+
+  constructor(
+    private readonly methods: readonly AuthMethod[],
+    private readonly account: { user: string; host: string },
+    private readonly secrets: SshSecrets,
+  ) {}
+
+  readonly handler: AuthHandlerMiddleware = (methodsLeft, _partialSuccess, next) => {
+    if (this.current) this.attempts.push(`${describe(this.current)}: rejected`);
+    this.current = undefined;
+    void this.nextMethod(methodsLeft).then(
+      (method) => (next as FinishableNext)(method ?? false),
+      () => (next as FinishableNext)(false),
+    );
+  };
+
+  summary(): string {
+    return this.attempts.length ? this.attempts.join('; ') : 'no authentication method was available';
+  }
+
+  private async nextMethod(serverMethods: string[] | null): Promise<AnyAuthMethod | undefined> {
+    while (this.index < this.methods.length) {
+      const method = this.methods[this.index++];
+      if (!method) break;
+      const wire = method.kind === 'key' || method.kind === 'agent' ? 'publickey' : method.kind;
+      // null means the server has not said yet (first round); otherwise skip what it does not offer.
+      if (serverMethods && !serverMethods.includes(wire)) continue;
+      const prepared = await this.prepare(method);
+      if (typeof prepared === 'string') {
+        this.attempts.push(`${describe(method)}: ${prepared}`);
+        continue;
+      }
+      this.current = method;
+      return prepared;
+    }
+    return undefined;
+  }
+
+  /** The ssh2 method object, or the reason this method cannot be tried. */
+  private async prepare(method: AuthMethod): Promise<AnyAuthMethod | string> {
+    const username = this.account.user;
+    switch (method.kind) {
+      case 'agent':
+        return method.socket ? { type: 'agent', username, agent: method.socket } : 'no agent socket (SSH_AUTH_SOCK unset)';
+      case 'key':
+        return this.prepareKey(method.file);
+      case 'password': {
+        const password = await this.secrets.password(this.account);
+        return password === undefined ? 'no password available' : { type: 'password', username, password };
+      }
+      case 'keyboard-interactive': {
+        const password = await this.secrets.password(this.account);
+        if (password === undefined) return 'no password available';
+        // XenServer's PAM asks one "Password:" question; answer every prompt with the password.
+        return { type: 'keyboard-interactive', username, prompt: (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)) };
+      }
+    }
+  }
+
+  private async prepareKey(file: string): Promise<AnyAuthMethod | string> {
+    let data: Buffer;
+    try {
+      data = await fs.readFile(file);
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `unreadable (${(error as NodeJS.ErrnoException).code})`;
+    }
+    let parsed = utils.parseKey(data);
+    if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
+      const passphrase = await this.secrets.passphrase(file);
+      if (passphrase === undefined) return 'encrypted and no passphrase available';
+      parsed = utils.parseKey(data, passphrase);
+      if (parsed instanceof Error) return 'wrong passphrase';
+      return { type: 'publickey', username: this.account.user, key: data, passphrase };
+    }
+    if (parsed instanceof Error) return `not a private key ssh2 can read (${parsed.message})`;
+    return { type: 'publickey', username: this.account.user, key: data };
+  }
+}

@@ -1,0 +1,355 @@
+import * as net from 'node:net';
+import { Duplex, PassThrough } from 'node:stream';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { AuthSequence, type AuthMethod, type SshSecrets } from './auth';
+import { SshAbortedError, SshCommandTimeoutError, SshConnectError, SshConnectionLostError } from './errors';
+import { hostKeyFromBlob, type HostKeyVerifier } from './hostKeys';
+import type { ResolvedSshTarget } from './sshConfig';
+
+/** What a command left behind on the host. */
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** null when the remote process ended by a signal or the server sent no status. */
+  readonly exitCode: number | null;
+  readonly signal?: string;
+  readonly durationMs: number;
+  /** Output beyond MAX_OUTPUT_BYTES was dropped: a sane `xe` never prints that much. */
+  readonly truncated: boolean;
+}
+
+export interface ExecOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ConnectionSettings {
+  readonly connectTimeoutMs: number;
+  readonly keepaliveIntervalMs: number;
+  /** sshd's MaxSessions defaults to 10; stay below it and queue the rest. */
+  readonly maxChannelsPerConnection: number;
+}
+
+export interface ConnectionDependencies {
+  readonly verifier: HostKeyVerifier;
+  readonly secrets: SshSecrets;
+  readonly authMethods: readonly AuthMethod[];
+  readonly settings: ConnectionSettings;
+}
+
+const MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
+
+/** Host key algorithms that prove possession of a key of each type. */
+const ALGORITHMS_FOR_KEY_TYPE: Record<string, string[]> = {
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+function socketFailure(error: NodeJS.ErrnoException): 'refused' | 'unreachable' | 'protocol' {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unreachable';
+    default:
+      return 'protocol';
+  }
+}
+
+/**
+ * One authenticated SSH connection to one host, multiplexing commands over channels. Opened with
+ * TCP_NODELAY (without it every warm call waits ~40 ms for a delayed ACK) and keepalives.
+ */
+export class SshConnection {
+  private activeChannels = 0;
+  private readonly channelWaiters: (() => void)[] = [];
+  private readonly closeListeners: (() => void)[] = [];
+  private readonly idleListeners: (() => void)[] = [];
+  private isClosed = false;
+  lastUsed = Date.now();
+
+  private constructor(
+    readonly target: ResolvedSshTarget,
+    private readonly client: Client,
+    private readonly settings: ConnectionSettings,
+    private readonly jump: SshConnection | undefined,
+  ) {
+    client.on('close', () => this.markClosed());
+    client.on('error', () => this.markClosed());
+  }
+
+  get busy(): boolean {
+    return this.activeChannels > 0 || this.channelWaiters.length > 0;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  onClose(listener: () => void): void {
+    if (this.isClosed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  /** Called whenever the last running command on this connection ends. */
+  onIdle(listener: () => void): void {
+    this.idleListeners.push(listener);
+  }
+
+  close(): void {
+    this.client.end();
+    this.client.destroy();
+    this.markClosed();
+  }
+
+  static async open(target: ResolvedSshTarget, deps: ConnectionDependencies): Promise<SshConnection> {
+    const jump = target.jump ? await SshConnection.open(target.jump, deps) : undefined;
+    try {
+      const client = await connectClient(target, deps, jump);
+      return new SshConnection(target, client, deps.settings, jump);
+    } catch (error) {
+      jump?.close();
+      throw error;
+    }
+  }
+
+  /** Runs one command on its own channel. The timeout covers waiting for a free channel too. */
+  async exec(command: string, { timeoutMs, signal }: ExecOptions): Promise<ExecResult> {
+    const started = Date.now();
+    this.lastUsed = started;
+    if (signal?.aborted) throw new SshAbortedError(this.target.name);
+    return new Promise<ExecResult>((resolve, reject) => {
+      let channel: ClientChannel | undefined;
+      let settled = false;
+      let holdsSlot = false;
+      const finish = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (holdsSlot) this.releaseChannel();
+        this.lastUsed = Date.now();
+        outcome();
+      };
+      const abandon = (error: Error) => {
+        finish(() => reject(error));
+        if (channel) {
+          // Ask sshd to kill the command, then close the channel: a hung `xe` must not linger.
+          channel.signal('KILL');
+          channel.close();
+        }
+      };
+      const timer = setTimeout(() => abandon(new SshCommandTimeoutError(this.target.name, command, timeoutMs)), timeoutMs);
+      const onAbort = () => abandon(new SshAbortedError(this.target.name));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const onLost = () => finish(() => reject(new SshConnectionLostError(this.target.name, command)));
+      this.onClose(onLost);
+
+      void this.acquireChannel().then(() => {
+        holdsSlot = true;
+        if (settled) return this.releaseChannelOnce(() => (holdsSlot = false));
+        if (this.isClosed) return onLost();
+        this.client.exec(command, (error, stream) => {
+          if (error) return finish(() => reject(this.isClosed ? new SshConnectionLostError(this.target.name, command) : error));
+          channel = stream;
+          if (settled) return abandon(new SshAbortedError(this.target.name));
+          collect(stream, (output) => finish(() => resolve({ ...output, durationMs: Date.now() - started })));
+        });
+      });
+    });
+  }
+
+  /** A TCP channel from this host to another, for ProxyJump. */
+  forwardTo(host: string, port: number): Promise<ClientChannel> {
+    return new Promise((resolve, reject) =>
+      this.client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => (error ? reject(error) : resolve(channel))),
+    );
+  }
+
+  private releaseChannelOnce(clear: () => void): void {
+    clear();
+    this.releaseChannel();
+  }
+
+  private acquireChannel(): Promise<void> {
+    if (this.activeChannels < this.settings.maxChannelsPerConnection) {
+      this.activeChannels++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.channelWaiters.push(() => resolve()));
+  }
+
+  private releaseChannel(): void {
+    const next = this.channelWaiters.shift();
+    if (next) return next(); // hand the slot over directly
+    this.activeChannels--;
+    if (this.activeChannels === 0) for (const listener of this.idleListeners) listener();
+  }
+
+  private markClosed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.jump?.close();
+    for (const listener of this.closeListeners.splice(0)) listener();
+    // Queued commands learn about the close through their own close listener; wake them.
+    for (const waiter of this.channelWaiters.splice(0)) waiter();
+  }
+}
+
+function collect(stream: ClientChannel, done: (output: Omit<ExecResult, 'durationMs'>) => void): void {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  let bytes = 0;
+  let truncated = false;
+  let exitCode: number | null = null;
+  let exitSignal: string | undefined;
+  const keep = (into: Buffer[]) => (chunk: Buffer) => {
+    if (bytes + chunk.length > MAX_OUTPUT_BYTES) {
+      truncated = true;
+      return;
+    }
+    bytes += chunk.length;
+    into.push(chunk);
+  };
+  stream.on('data', keep(stdout));
+  stream.stderr.on('data', keep(stderr));
+  stream.on('exit', (code: number | null, signalName?: string) => {
+    exitCode = typeof code === 'number' ? code : null;
+    exitSignal = signalName ?? undefined;
+  });
+  stream.on('close', () =>
+    done({
+      stdout: Buffer.concat(stdout).toString('utf8'),
+      stderr: Buffer.concat(stderr).toString('utf8'),
+      exitCode,
+      ...(exitSignal ? { signal: exitSignal } : {}),
+      truncated,
+    }),
+  );
+}
+
+/** TCP (or a jump host's forwarded channel) → SSH handshake → host key check → authentication. */
+async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependencies, jump: SshConnection | undefined): Promise<Client> {
+  const endpoint = { host: target.hostName, port: target.port };
+  const knownTypes = await deps.verifier.knownKeyTypes(endpoint);
+  const auth = new AuthSequence(deps.authMethods, { user: target.user, host: target.name }, deps.secrets);
+  const client = new Client();
+
+  return new Promise<Client>((resolve, reject) => {
+    let settled = false;
+    let hostKeyError: Error | undefined;
+    let deadline: NodeJS.Timeout | undefined;
+    let remainingMs = deps.settings.connectTimeoutMs;
+    let deadlineStarted = Date.now();
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      client.destroy();
+      reject(error);
+    };
+    const startDeadline = () => {
+      deadlineStarted = Date.now();
+      deadline = setTimeout(
+        () => fail(new SshConnectError(target.name, 'timeout', `${target.name}: no SSH answer within ${deps.settings.connectTimeoutMs / 1000} s (host down, unreachable or hung)`)),
+        remainingMs,
+      );
+    };
+    // The admin may take a while to read a fingerprint: that time does not count as the host's.
+    const pauseDeadline = () => {
+      clearTimeout(deadline);
+      remainingMs = Math.max(0, remainingMs - (Date.now() - deadlineStarted));
+    };
+
+    startDeadline();
+    const sock: Duplex = jump ? forwardThrough(jump, target, fail) : directSocket(target, fail);
+
+    client.once('ready', () => {
+      if (settled) {
+        client.destroy();
+        return;
+      }
+      settled = true;
+      clearTimeout(deadline);
+      resolve(client);
+    });
+    client.on('error', (error: Error & { level?: string }) => {
+      if (hostKeyError) return fail(hostKeyError);
+      if (error.level === 'client-authentication') {
+        return fail(new SshConnectError(target.name, 'auth', `${target.user}@${target.name}: authentication failed (${auth.summary()})`));
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      const failure = code ? socketFailure(error as NodeJS.ErrnoException) : 'protocol';
+      fail(new SshConnectError(target.name, failure, `${target.name}: ${describeSocketError(failure, error)}`, { cause: error }));
+    });
+    client.on('close', () => fail(hostKeyError ?? new SshConnectError(target.name, 'protocol', `${target.name}: connection closed during SSH set-up`)));
+
+    const config: ConnectConfig = {
+      sock,
+      username: target.user,
+      readyTimeout: 0, // our own deadline covers TCP, handshake and authentication together
+      keepaliveInterval: deps.settings.keepaliveIntervalMs,
+      keepaliveCountMax: 3,
+      authHandler: auth.handler,
+      hostVerifier: (blob: Buffer, verify: (valid: boolean) => void) => {
+        pauseDeadline();
+        let key;
+        try {
+          key = hostKeyFromBlob(blob);
+        } catch (error) {
+          hostKeyError = new SshConnectError(target.name, 'host-key', `${target.name}: unreadable host key (${(error as Error).message})`);
+          return verify(false);
+        }
+        deps.verifier.verify(endpoint, key).then(
+          () => {
+            startDeadline();
+            verify(true);
+          },
+          (error: Error) => {
+            hostKeyError = new SshConnectError(target.name, 'host-key', error.message, { cause: error });
+            verify(false);
+          },
+        );
+      },
+      ...(knownTypes.length ? { algorithms: { serverHostKey: knownTypes.flatMap((t) => ALGORITHMS_FOR_KEY_TYPE[t] ?? [t]) as never } } : {}),
+    };
+    client.connect(config);
+  });
+}
+
+function directSocket(target: ResolvedSshTarget, fail: (error: Error) => void): net.Socket {
+  const socket = net.connect({ host: target.hostName, port: target.port });
+  socket.setNoDelay(true);
+  socket.once('error', (error: NodeJS.ErrnoException) => {
+    const failure = socketFailure(error);
+    fail(new SshConnectError(target.name, failure, `${target.name}: ${describeSocketError(failure, error)}`, { cause: error }));
+  });
+  return socket;
+}
+
+/** A Duplex that becomes the jump host's forwarded channel once it opens. */
+function forwardThrough(jump: SshConnection, target: ResolvedSshTarget, fail: (error: Error) => void): Duplex {
+  const toTarget = new PassThrough();
+  const fromTarget = new PassThrough();
+  jump.forwardTo(target.hostName, target.port).then(
+    (channel) => {
+      toTarget.pipe(channel);
+      channel.pipe(fromTarget);
+    },
+    (error: Error) => fail(new SshConnectError(target.name, 'unreachable', `${target.name}: jump host ${jump.target.name} could not reach it (${error.message})`)),
+  );
+  return Duplex.from({ writable: toTarget, readable: fromTarget });
+}
+
+function describeSocketError(failure: string, error: Error): string {
+  switch (failure) {
+    case 'refused':
+      return 'connection refused (host powered off or sshd not running)';
+    case 'unreachable':
+      return `unreachable (${error.message})`;
+    default:
+      return error.message;
+  }
+}

@@ -1,0 +1,158 @@
+import { defaultAuthMethods, type AuthMethod, type SshSecrets } from './auth';
+import { SshConnection, type ConnectionSettings, type ExecResult } from './connection';
+import { SshAbortedError } from './errors';
+import type { HostKeyVerifier } from './hostKeys';
+import type { ResolvedSshTarget, SshConfigResolver, SshTargetRequest } from './sshConfig';
+
+export interface TransportSettings extends ConnectionSettings {
+  /** Open connections (jump hosts included) never exceed this, so a 1000-host inventory cannot exhaust file descriptors. */
+  readonly maxConnections: number;
+  readonly commandTimeoutMs: number;
+}
+
+export const DEFAULT_TRANSPORT_SETTINGS: TransportSettings = {
+  connectTimeoutMs: 5_000,
+  commandTimeoutMs: 30_000,
+  keepaliveIntervalMs: 15_000,
+  maxChannelsPerConnection: 8,
+  maxConnections: 32,
+};
+
+export interface TransportDependencies {
+  readonly resolver: SshConfigResolver;
+  readonly verifier: HostKeyVerifier;
+  readonly secrets: SshSecrets;
+  /** Which login methods to try for a target; OpenSSH's default order if absent. */
+  readonly authMethods?: (target: ResolvedSshTarget) => readonly AuthMethod[];
+  readonly settings?: Partial<TransportSettings>;
+}
+
+export interface RunOptions {
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Counts for benchmarks and leak checks. */
+export interface TransportStats {
+  readonly open: number;
+  readonly peakOpen: number;
+  readonly opened: number;
+}
+
+function connectionKey(target: ResolvedSshTarget): string {
+  return `${target.user}@${target.hostName}:${target.port}`;
+}
+
+/**
+ * Runs commands on hosts over reused SSH connections: one connection per host, opened on first
+ * use (concurrent first uses share one connect), re-opened after it drops, several commands at
+ * once on it, and a global cap on open connections. At the cap, the least recently used idle
+ * connection is closed to make room; if none is idle the caller waits for one.
+ */
+export class SshTransport {
+  readonly settings: TransportSettings;
+  private readonly connections = new Map<string, Promise<SshConnection>>();
+  private slotsInUse = 0;
+  private peakSlots = 0;
+  private openedCount = 0;
+  private readonly slotWaiters: (() => void)[] = [];
+  private readonly live = new Set<SshConnection>();
+
+  constructor(private readonly deps: TransportDependencies) {
+    this.settings = { ...DEFAULT_TRANSPORT_SETTINGS, ...deps.settings };
+  }
+
+  async run(request: SshTargetRequest, command: string, options: RunOptions = {}): Promise<ExecResult> {
+    const target = await this.deps.resolver.resolve(request);
+    const connection = await this.connection(target, options.signal);
+    return connection.exec(command, { timeoutMs: options.timeoutMs ?? this.settings.commandTimeoutMs, signal: options.signal });
+  }
+
+  stats(): TransportStats {
+    return { open: this.live.size, peakOpen: this.peakSlots, opened: this.openedCount };
+  }
+
+  /** Closes every connection; in-flight commands fail with SshConnectionLostError. */
+  dispose(): void {
+    for (const connection of this.live) connection.close();
+    this.connections.clear();
+  }
+
+  private connection(target: ResolvedSshTarget, signal?: AbortSignal): Promise<SshConnection> {
+    const key = connectionKey(target);
+    const existing = this.connections.get(key);
+    if (existing) {
+      // A settled, closed connection is replaced; a pending one is shared.
+      return existing.then((c) => (c.closed ? this.reconnect(key, existing, target, signal) : c));
+    }
+    return this.startConnect(key, target, signal);
+  }
+
+  private reconnect(key: string, stale: Promise<SshConnection>, target: ResolvedSshTarget, signal?: AbortSignal): Promise<SshConnection> {
+    if (this.connections.get(key) === stale) this.connections.delete(key);
+    return this.connection(target, signal);
+  }
+
+  private startConnect(key: string, target: ResolvedSshTarget, signal?: AbortSignal): Promise<SshConnection> {
+    const slots = 1 + (target.jump ? 1 : 0);
+    const pending = (async () => {
+      await this.acquireSlots(slots, signal);
+      try {
+        const connection = await SshConnection.open(target, {
+          verifier: this.deps.verifier,
+          secrets: this.deps.secrets,
+          authMethods: this.deps.authMethods?.(target) ?? defaultAuthMethods(target.identityFiles),
+          settings: this.settings,
+        });
+        this.openedCount++;
+        this.live.add(connection);
+        connection.onIdle(() => this.wakeSlotWaiters());
+        connection.onClose(() => {
+          this.live.delete(connection);
+          if (this.connections.get(key) === pending) this.connections.delete(key);
+          this.releaseSlots(slots);
+        });
+        return connection;
+      } catch (error) {
+        this.releaseSlots(slots);
+        throw error;
+      }
+    })();
+    this.connections.set(key, pending);
+    // A failed connect is not cached: the next call tries again (the host may be back).
+    pending.catch(() => {
+      if (this.connections.get(key) === pending) this.connections.delete(key);
+    });
+    return pending;
+  }
+
+  private async acquireSlots(count: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      if (signal?.aborted) throw new SshAbortedError('connection pool');
+      if (this.slotsInUse + count <= this.settings.maxConnections) {
+        this.slotsInUse += count;
+        this.peakSlots = Math.max(this.peakSlots, this.slotsInUse);
+        return;
+      }
+      const idle = [...this.live].filter((c) => !c.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      if (idle) {
+        idle.close(); // its close listener frees the slot synchronously
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        this.slotWaiters.push(resolve);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+  }
+
+  private releaseSlots(count: number): void {
+    this.slotsInUse -= count;
+    this.wakeSlotWaiters();
+  }
+
+  /** Waiters re-check the cap: a slot was freed or a connection became idle and can be closed. */
+  private wakeSlotWaiters(): void {
+    for (const waiter of this.slotWaiters.splice(0)) waiter();
+  }
+}
