@@ -3,3 +3,4 @@ export * from './command';
 export * from './errors';
 export * from './records';
 export * from './results';
+export * from './operations';

@@ -1,0 +1,126 @@
+/**
+ * Typed `xe` operations: build the command, run it through whatever carries it (SSH in the
+ * product), and turn the output into a typed value or a typed failure. Callers never see raw text.
+ */
+import { xe, type XeCommand } from './command';
+import { isXeSuccess, XeCommandError, XeParseError, type XeProcessOutput } from './errors';
+import { parseXeRecord, parseXeRecords, type XeRecord } from './records';
+import { parseEmergencyModeFlag, parseMinimal, parseRecoveredSlaves, parseRoleChangeNotice, parseSingleValue, type RoleChangeNotice } from './results';
+
+/** Runs one `xe` command on one host and reports what it printed. */
+export type XeRunner = (command: XeCommand) => Promise<XeProcessOutput>;
+
+async function runChecked(run: XeRunner, command: XeCommand): Promise<string> {
+  const output = await run(command);
+  if (!isXeSuccess(output)) throw new XeCommandError(output);
+  return output.stdout;
+}
+
+export interface PoolSummary {
+  readonly uuid: string;
+  readonly name: string;
+  readonly masterUuid: string | null;
+  readonly defaultSrUuid: string | null;
+}
+
+export interface HostSummary {
+  readonly uuid: string;
+  readonly name: string;
+  readonly address: string;
+}
+
+export interface SrSummary {
+  readonly uuid: string;
+  readonly name: string;
+  readonly type: string;
+  readonly shared: boolean;
+  readonly contentType: string;
+}
+
+export interface PbdSummary {
+  readonly uuid: string;
+  readonly hostUuid: string | null;
+  readonly srUuid: string | null;
+  readonly attached: boolean;
+}
+
+/** A field we asked for with params= must be there; its absence means the output is not what we asked for. */
+function required(record: XeRecord, field: string): string {
+  const value = record.text(field);
+  if (value === undefined) throw new XeParseError('xe record', 1, record.text('uuid') ?? '', `field "${field}" is missing`);
+  return value;
+}
+
+export const xeOperations = {
+  async isInEmergencyMode(run: XeRunner): Promise<boolean> {
+    return parseEmergencyModeFlag(await runChecked(run, xe.hostIsInEmergencyMode()));
+  },
+
+  async emergencyTransitionToMaster(run: XeRunner, options: { force?: boolean } = {}): Promise<RoleChangeNotice> {
+    return parseRoleChangeNotice(await runChecked(run, xe.poolEmergencyTransitionToMaster(options)));
+  },
+
+  async emergencyResetMaster(run: XeRunner, masterAddress: string): Promise<RoleChangeNotice> {
+    return parseRoleChangeNotice(await runChecked(run, xe.poolEmergencyResetMaster({ masterAddress })));
+  },
+
+  /** UUIDs of the slaves that accepted the new master; unreachable ones are silently missing (A.3). */
+  async recoverSlaves(run: XeRunner): Promise<string[]> {
+    return parseRecoveredSlaves(await runChecked(run, xe.poolRecoverSlaves()));
+  },
+
+  async emergencyHaDisable(run: XeRunner): Promise<void> {
+    await runChecked(run, xe.hostEmergencyHaDisable());
+  },
+
+  async pool(run: XeRunner): Promise<PoolSummary> {
+    const records = parseXeRecords(await runChecked(run, xe.poolList({ params: ['uuid', 'name-label', 'master', 'default-SR'] })), 'pool-list output');
+    const [pool] = records;
+    // A host belongs to exactly one pool; anything else is not pool-list output.
+    if (!pool || records.length !== 1) throw new XeParseError('pool-list output', 1, '', `expected exactly one pool, got ${records.length}`);
+    return { uuid: required(pool, 'uuid'), name: required(pool, 'name-label'), masterUuid: pool.ref('master') ?? null, defaultSrUuid: pool.ref('default-SR') ?? null };
+  },
+
+  /** Every field of the pool record, for display (`pool-param-list`). */
+  async poolParameters(run: XeRunner, poolUuid: string): Promise<{ record: XeRecord; text: string }> {
+    const text = await runChecked(run, xe.poolParamList({ uuid: poolUuid }));
+    return { record: parseXeRecord(text, 'pool-param-list output'), text };
+  },
+
+  async defaultSr(run: XeRunner, poolUuid: string): Promise<string | null> {
+    return parseSingleValue(await runChecked(run, xe.poolParamGet({ uuid: poolUuid, paramName: 'default-SR' })));
+  },
+
+  async setDefaultSr(run: XeRunner, poolUuid: string, srUuid: string): Promise<void> {
+    await runChecked(run, xe.poolParamSet({ uuid: poolUuid, defaultSr: srUuid }));
+  },
+
+  async hosts(run: XeRunner): Promise<HostSummary[]> {
+    const records = parseXeRecords(await runChecked(run, xe.hostList({ params: ['uuid', 'name-label', 'address'] })), 'host-list output');
+    return records.map((r) => ({ uuid: required(r, 'uuid'), name: required(r, 'name-label'), address: required(r, 'address') }));
+  },
+
+  async masterUuid(run: XeRunner): Promise<string | undefined> {
+    return parseMinimal(await runChecked(run, xe.poolList({ params: ['master'], minimal: true })))[0];
+  },
+
+  async srs(run: XeRunner): Promise<SrSummary[]> {
+    const records = parseXeRecords(await runChecked(run, xe.srList({ params: ['uuid', 'name-label', 'type', 'content-type', 'shared'] })), 'sr-list output');
+    return records.map((r) => ({
+      uuid: required(r, 'uuid'),
+      name: required(r, 'name-label'),
+      type: required(r, 'type'),
+      contentType: required(r, 'content-type'),
+      shared: r.bool('shared') ?? false,
+    }));
+  },
+
+  async pbds(run: XeRunner, filters: { srUuid?: string; hostUuid?: string } = {}): Promise<PbdSummary[]> {
+    const command = xe.pbdList({
+      params: ['uuid', 'host-uuid', 'sr-uuid', 'currently-attached'],
+      filters: { ...(filters.srUuid ? { 'sr-uuid': filters.srUuid } : {}), ...(filters.hostUuid ? { 'host-uuid': filters.hostUuid } : {}) },
+    });
+    const records = parseXeRecords(await runChecked(run, command), 'pbd-list output');
+    return records.map((r) => ({ uuid: required(r, 'uuid'), hostUuid: r.text('host-uuid') ?? null, srUuid: r.text('sr-uuid') ?? null, attached: r.bool('currently-attached') ?? false }));
+  },
+};
