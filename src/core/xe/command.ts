@@ -9,6 +9,7 @@ import {
   type PbdField,
   type PoolField,
   type SrField,
+  type VmField,
   type XeClass,
   UnsafeXeValueError,
   requireFieldName,
@@ -57,6 +58,7 @@ export const XE_COMMANDS = Object.freeze({
   'sr-list': facts('forwarded', false),
   'sr-param-list': facts('forwarded', false),
   'pbd-list': facts('forwarded', false),
+  'vm-list': facts('forwarded', false),
 });
 
 export type XeSubcommand = keyof typeof XE_COMMANDS;
@@ -206,5 +208,9 @@ export const xe = Object.freeze({
 
   pbdList(options: ListOptions<PbdField> = {}): XeCommand {
     return listCommand('pbd-list', 'PBD', options);
+  },
+
+  vmList(options: ListOptions<VmField> = {}): XeCommand {
+    return listCommand('vm-list', 'VM', options);
   },
 });

@@ -51,6 +51,11 @@ function required(record: XeRecord, field: string): string {
   return value;
 }
 
+export interface VmSummary {
+  readonly uuid: string;
+  readonly name: string;
+}
+
 export const xeOperations = {
   async isInEmergencyMode(run: XeRunner): Promise<boolean> {
     return parseEmergencyModeFlag(await runChecked(run, xe.hostIsInEmergencyMode()));
@@ -91,6 +96,12 @@ export const xeOperations = {
     return parseSingleValue(await runChecked(run, xe.poolParamGet({ uuid: poolUuid, paramName: 'default-SR' })));
   },
 
+  async haEnabled(run: XeRunner, poolUuid: string): Promise<boolean> {
+    const value = parseSingleValue(await runChecked(run, xe.poolParamGet({ uuid: poolUuid, paramName: 'ha-enabled' })));
+    if (value !== 'true' && value !== 'false') throw new XeParseError('ha-enabled', 1, value ?? '<not in database>', 'not a boolean');
+    return value === 'true';
+  },
+
   async setDefaultSr(run: XeRunner, poolUuid: string, srUuid: string): Promise<void> {
     await runChecked(run, xe.poolParamSet({ uuid: poolUuid, defaultSr: srUuid }));
   },
@@ -113,6 +124,12 @@ export const xeOperations = {
       contentType: required(r, 'content-type'),
       shared: r.bool('shared') ?? false,
     }));
+  },
+
+  /** VMs the database still shows running on a host: after a master loss, those of the dead host are stale (D.2). */
+  async runningVmsOn(run: XeRunner, hostUuid: string): Promise<VmSummary[]> {
+    const command = xe.vmList({ params: ['uuid', 'name-label'], filters: { 'resident-on': hostUuid, 'power-state': 'running', 'is-control-domain': 'false' } });
+    return parseXeRecords(await runChecked(run, command), 'vm-list output').map((r) => ({ uuid: required(r, 'uuid'), name: required(r, 'name-label') }));
   },
 
   async pbds(run: XeRunner, filters: { srUuid?: string; hostUuid?: string } = {}): Promise<PbdSummary[]> {

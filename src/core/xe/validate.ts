@@ -153,7 +153,12 @@ export const PBD_FIELDS = [
   'uuid', 'host', 'host-uuid', 'sr-uuid', 'device-config', 'currently-attached', 'other-config',
 ] as const;
 
-const FIELDS_BY_CLASS = { pool: POOL_FIELDS, host: HOST_FIELDS, SR: SR_FIELDS, PBD: PBD_FIELDS } as const;
+/** The VM fields the product reads or filters on (the full record has ~90; these suffice for the recovery report). */
+export const VM_FIELDS = [
+  'uuid', 'name-label', 'name-description', 'power-state', 'resident-on', 'is-control-domain', 'is-a-template', 'is-a-snapshot',
+] as const;
+
+const FIELDS_BY_CLASS = { pool: POOL_FIELDS, host: HOST_FIELDS, SR: SR_FIELDS, PBD: PBD_FIELDS, VM: VM_FIELDS } as const;
 
 /** An xapi class, spelled as xe spells it in errors (`type: SR`). */
 export type XeClass = keyof typeof FIELDS_BY_CLASS;
@@ -162,6 +167,7 @@ export type PoolField = FieldOf<'pool'>;
 export type HostField = FieldOf<'host'>;
 export type SrField = FieldOf<'SR'>;
 export type PbdField = FieldOf<'PBD'>;
+export type VmField = FieldOf<'VM'>;
 
 export function isFieldOf<C extends XeClass>(xeClass: C, value: string): value is FieldOf<C> {
   const fields: readonly string[] = FIELDS_BY_CLASS[xeClass];

@@ -277,6 +277,14 @@ const CONSTRUCTOR_CASES: readonly ConstructorCase[] = [
     forwarding: 'forwarded',
     changesState: false,
   },
+  {
+    title: 'vmList({ params, filters })',
+    build: () => xe.vmList({ params: ['uuid', 'name-label'], filters: { 'resident-on': SR_UUID, 'power-state': 'running' } }),
+    args: ['vm-list', 'params=uuid,name-label', `resident-on=${SR_UUID}`, 'power-state=running'],
+    shell: `xe vm-list params=uuid,name-label resident-on=${SR_UUID} power-state=running`,
+    forwarding: 'forwarded',
+    changesState: false,
+  },
 ];
 
 interface ValueSlot {
@@ -511,6 +519,7 @@ describe('xe command builder', () => {
         'pool-param-list',
         'sr-list',
         'sr-param-list',
+        'vm-list',
       ]);
     });
 

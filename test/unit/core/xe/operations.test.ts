@@ -121,3 +121,14 @@ describe('typed xe operations', () => {
     assert.deepEqual(found, [{ uuid: '11111111-2222-3333-4444-555555555555', hostUuid: HOST, srUuid: SR, attached: true }]);
   });
 });
+
+describe('typed xe operations: VMs', () => {
+  it('lists the VMs still marked running on a host, control domain excluded', async () => {
+    const vms = printRecord([
+      { name: 'uuid', marker: '( RO)', value: '9a9a9a9a-0000-4000-8000-000000000001' },
+      { name: 'name-label', marker: '( RW)', value: 'web-01' },
+    ]);
+    const run = answering(`xe vm-list params=uuid,name-label resident-on=${HOST} power-state=running is-control-domain=false`, vms);
+    assert.deepEqual(await xeOperations.runningVmsOn(run, HOST), [{ uuid: '9a9a9a9a-0000-4000-8000-000000000001', name: 'web-01' }]);
+  });
+});

@@ -1,0 +1,60 @@
+import { xeOperations } from '../xe/operations';
+import type { HostRunner } from './hostAccess';
+import type { HostStatus, PoolInventory } from './model';
+import { probeHost, type ProbeOptions } from './prober';
+
+/** Discovery could not list the pool's members; the message says why and what to do. */
+export class DiscoveryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DiscoveryError';
+  }
+}
+
+function why(status: HostStatus): string | undefined {
+  const health = status.health;
+  if (health.kind === 'unreachable' || health.kind === 'invalid') return health.message;
+  if (health.kind !== 'probed') return 'not probed';
+  if (!health.facts.role) return health.facts.roleProblem ?? 'its role is unknown';
+  if (health.facts.xapi !== 'running') return `its xapi is ${health.facts.xapi}`;
+  return undefined;
+}
+
+/**
+ * Lists a pool's members from any reachable member: a master answers itself; a slave names its
+ * master, which is asked instead — never the slave itself, whose forwarded `xe` calls would hang
+ * if that master is dead. The result is cached by the caller so the members stay known later.
+ */
+export async function discoverPool(runner: HostRunner, address: string, options?: ProbeOptions): Promise<PoolInventory> {
+  const first = await probeHost(runner, { uuid: '', name: address, address }, options);
+  const problem = why(first);
+  if (problem) throw new DiscoveryError(`Cannot discover the pool from ${address}: ${problem}`);
+  const facts = first.health.kind === 'probed' ? first.health.facts : undefined;
+  let masterAddress = address;
+  if (facts?.role?.role === 'broken') throw new DiscoveryError(`${address} is in the "broken" role (a failed HA failover); repair it before adding the pool`);
+  if (facts?.role?.role === 'slave') {
+    masterAddress = facts.role.masterAddress;
+    const master = await probeHost(runner, { uuid: '', name: masterAddress, address: masterAddress }, options);
+    const masterProblem = why(master) ?? (master.health.kind === 'probed' && master.health.facts.role?.role !== 'master' ? 'it does not consider itself the master' : undefined);
+    if (masterProblem) {
+      throw new DiscoveryError(
+        `${address} is a slave of ${masterAddress}, and that master cannot list the members: ${masterProblem}. ` +
+          'Only a working master knows the pool; add the pool through a member while its master is up (the product remembers the members for when it dies).',
+      );
+    }
+  }
+  const run = runner.xe(masterAddress, options ? { timeoutMs: options.commandTimeoutMs, signal: options.signal } : undefined);
+  const pool = await xeOperations.pool(run);
+  const hosts = await xeOperations.hosts(run);
+  const haEnabled = await xeOperations.haEnabled(run, pool.uuid);
+  return {
+    poolUuid: pool.uuid,
+    poolName: pool.name,
+    members: hosts.map((h) => ({ uuid: h.uuid, name: h.name, address: h.address })),
+    masterUuid: pool.masterUuid ?? undefined,
+    defaultSrUuid: pool.defaultSrUuid ?? undefined,
+    haEnabled,
+    discoveredAt: new Date().toISOString(),
+    discoveredFrom: address,
+  };
+}

@@ -1,0 +1,72 @@
+import type { ExecResult } from '../ssh/connection';
+import type { SshTargetRequest } from '../ssh/sshConfig';
+import type { RunOptions, SshTransport } from '../ssh/transport';
+import type { XeCommand } from '../xe/command';
+import type { XeRunner } from '../xe/operations';
+
+/** How the hosts of one pool are reached: the same login on every member, as XenServer pools are set up. */
+export interface PoolAccess {
+  readonly user?: string;
+  readonly port?: number;
+  readonly identityFiles?: readonly string[];
+}
+
+/** One `xe` call as the log and the audit trail record it. */
+export interface XeCallRecord {
+  readonly host: string;
+  readonly command: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Set when no result came back: connect failure, timeout, cancellation, lost connection. */
+  readonly error?: string;
+}
+
+export type XeCallListener = (call: XeCallRecord) => void;
+
+export function sshTarget(address: string, access: PoolAccess): SshTargetRequest {
+  return { host: address, ...(access.port ? { port: access.port } : {}), ...(access.user ? { user: access.user } : {}), ...(access.identityFiles ? { identityFiles: access.identityFiles } : {}) };
+}
+
+/**
+ * Runs commands on pool hosts over the shared transport and reports every `xe` call to the
+ * listeners (the output channel, the audit trail): one place, so no call escapes the log.
+ */
+export class HostRunner {
+  private readonly listeners: XeCallListener[] = [];
+
+  constructor(
+    readonly transport: SshTransport,
+    private readonly access: PoolAccess,
+  ) {}
+
+  onXeCall(listener: XeCallListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** A shell command that is not an `xe` call (the probe script, reading pool.conf). */
+  shell(address: string, command: string, options?: RunOptions): Promise<ExecResult> {
+    return this.transport.run(sshTarget(address, this.access), command, options);
+  }
+
+  /** An XeRunner bound to one host, for xeOperations. */
+  xe(address: string, options?: RunOptions): XeRunner {
+    return async (command: XeCommand) => {
+      const startedAt = new Date();
+      try {
+        const result = await this.shell(address, command.toShell(), options);
+        this.report({ host: address, command: command.display, startedAt: startedAt.toISOString(), durationMs: result.durationMs, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
+        return result;
+      } catch (error) {
+        this.report({ host: address, command: command.display, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), exitCode: null, stdout: '', stderr: '', error: (error as Error).message });
+        throw error;
+      }
+    };
+  }
+
+  private report(call: XeCallRecord): void {
+    for (const listener of this.listeners) listener(call);
+  }
+}

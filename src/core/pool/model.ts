@@ -1,0 +1,53 @@
+import type { SshConnectFailure } from '../ssh/errors';
+import type { HostProbeFacts } from './probe';
+
+/** A pool member as the inventory remembers it, so it is still known when the master is dead. */
+export interface PoolMember {
+  readonly uuid: string;
+  readonly name: string;
+  /** The management address: what pool.conf of the slaves names, and where we SSH to. */
+  readonly address: string;
+}
+
+export interface PoolInventory {
+  readonly poolUuid: string;
+  readonly poolName: string;
+  readonly members: readonly PoolMember[];
+  /** The master at discovery time. */
+  readonly masterUuid: string | undefined;
+  readonly defaultSrUuid: string | undefined;
+  readonly haEnabled: boolean;
+  readonly discoveredAt: string;
+  /** Which member answered the discovery. */
+  readonly discoveredFrom: string;
+}
+
+/** One host's state after one probe. */
+export type HostHealth =
+  | { readonly kind: 'probing' }
+  | { readonly kind: 'unreachable'; readonly failure: SshConnectFailure | 'command-timeout'; readonly message: string }
+  /** SSH worked but the answer was not the probe's (garbage, no shell, wrapper). */
+  | { readonly kind: 'invalid'; readonly message: string }
+  | { readonly kind: 'probed'; readonly facts: HostProbeFacts };
+
+export interface HostStatus {
+  readonly member: PoolMember;
+  readonly health: HostHealth;
+  readonly probedAt?: string;
+  readonly durationMs?: number;
+}
+
+/** Our conclusion about a pool, with the observations that led to it, in words an admin reads. */
+export type PoolVerdict =
+  | { readonly kind: 'healthy'; readonly masterUuid: string; readonly evidence: readonly string[] }
+  | { readonly kind: 'master-unreachable'; readonly masterAddress: string | undefined; readonly evidence: readonly string[] }
+  | {
+      readonly kind: 'emergency';
+      readonly masterAddress: string | undefined;
+      /** docs: every reachable slave entered emergency mode; code: only some (those whose toolstack restarted). */
+      readonly model: 'docs' | 'code';
+      readonly evidence: readonly string[];
+    }
+  | { readonly kind: 'split-brain'; readonly masterUuids: readonly string[]; readonly evidence: readonly string[] }
+  | { readonly kind: 'ha'; readonly masterAddress: string | undefined; readonly evidence: readonly string[] }
+  | { readonly kind: 'unknown'; readonly evidence: readonly string[] };

@@ -1,0 +1,125 @@
+import { classifyXeFailure, parseEmergencyModeFlag, parsePoolConf, type PoolRole, type XeFailure } from '../xe';
+
+/**
+ * The health probe: ONE shell command per host that reads everything we need to know, each part
+ * with its own time bound, so a probe costs one SSH round trip. Everything in it is local to the
+ * host — never a forwarded `xe` call, which would hang on a slave whose master is dead
+ * (xapi-behaviour C.1):
+ *  - pool.conf: the host's role, and the master address a slave points to;
+ *  - xensource-inventory: the host's own UUID (INSTALLATION_UUID);
+ *  - `xe host-is-in-emergency-mode`: Neverforward, answers even without a master; its failure
+ *    text tells whether xapi runs at all;
+ *  - a TCP connect from the host to its master's port 443 (xapi-to-xapi traffic), so we learn
+ *    whether the survivors themselves can still reach the master, not only whether we can.
+ * Only POSIX sh, coreutils `timeout` and bash's /dev/tcp are used: all present in dom0.
+ */
+export const PROBE_SCRIPT = [
+  "echo '@@pool.conf'; cat /etc/xensource/pool.conf 2>&1; echo",
+  "echo '@@inventory'; grep -E '^(INSTALLATION_UUID|PRODUCT_VERSION|PRODUCT_BRAND)=' /etc/xensource-inventory 2>&1",
+  'e=$(mktemp 2>/dev/null || echo /tmp/xenpools-probe.$$)',
+  'o=$(timeout 5 xe host-is-in-emergency-mode 2>"$e"); c=$?',
+  "echo '@@emergency.stdout'; printf '%s\\n' \"$o\"",
+  "echo '@@emergency.stderr'; cat \"$e\"; rm -f \"$e\"",
+  'echo "@@emergency.exit $c"',
+  // The master address comes from a file on the host; refuse anything but address characters
+  // before it goes into a command line.
+  "m=$(sed -n 's/^slave://p' /etc/xensource/pool.conf 2>/dev/null | head -n 1)",
+  'case "$m" in *[!0-9A-Za-z.:_-]*) m= ;; esac',
+  'if [ -n "$m" ]; then if timeout 2 bash -c "exec 3<>/dev/tcp/$m/443" 2>/dev/null; then echo "@@master-port open"; else echo "@@master-port closed"; fi; fi',
+  'echo "@@end"',
+].join('\n');
+
+/** What one probe learned about one host, before any interpretation. */
+export interface HostProbeFacts {
+  readonly role: PoolRole | undefined;
+  /** Why the role is unknown: pool.conf missing (not a XenServer host?) or unreadable. */
+  readonly roleProblem?: string;
+  readonly installationUuid?: string;
+  readonly productVersion?: string;
+  readonly xapi: 'running' | 'down' | 'hung' | 'missing' | 'unknown';
+  readonly emergency: boolean | undefined;
+  /** The failure `host-is-in-emergency-mode` reported, if any. */
+  readonly emergencyFailure?: XeFailure;
+  /** Whether this host could open TCP 443 on the master it points to; undefined for a master. */
+  readonly masterPortOpen: boolean | undefined;
+}
+
+/** The probe output was not what the script prints: the host ran something else (no sh, wrapper, garbage). */
+export class ProbeOutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProbeOutputError';
+  }
+}
+
+function sections(stdout: string): Map<string, string[]> {
+  const result = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of stdout.split('\n')) {
+    const marker = /^@@(\S+)(?: (.*))?$/.exec(line);
+    if (marker?.[1]) {
+      current = [];
+      result.set(marker[1], marker[2] === undefined ? current : [marker[2]]);
+      if (marker[2] !== undefined) current = undefined;
+      continue;
+    }
+    current?.push(line);
+  }
+  return result;
+}
+
+function required(parts: Map<string, string[]>, name: string): string[] {
+  const part = parts.get(name);
+  if (!part) throw new ProbeOutputError(`probe output has no "${name}" section`);
+  return part;
+}
+
+function trimTrailingEmpty(lines: string[]): string[] {
+  const copy = [...lines];
+  while (copy.length && copy[copy.length - 1] === '') copy.pop();
+  return copy;
+}
+
+function parseRole(lines: string[]): Pick<HostProbeFacts, 'role' | 'roleProblem'> {
+  const text = trimTrailingEmpty(lines).join('\n');
+  if (/No such file or directory/.test(text)) return { role: undefined, roleProblem: '/etc/xensource/pool.conf does not exist (is this a XenServer / XCP-ng host?)' };
+  try {
+    return { role: parsePoolConf(text) };
+  } catch (error) {
+    return { role: undefined, roleProblem: `pool.conf is not readable as a role: ${(error as Error).message}` };
+  }
+}
+
+function inventoryValue(lines: string[], key: string): string | undefined {
+  const line = lines.find((l) => l.startsWith(`${key}=`));
+  return line?.slice(key.length + 1).replace(/^'(.*)'$/, '$1');
+}
+
+function parseEmergency(stdoutLines: string[], stderrLines: string[], exitText: string): Pick<HostProbeFacts, 'xapi' | 'emergency' | 'emergencyFailure'> {
+  const exitCode = Number(exitText);
+  const stdout = `${trimTrailingEmpty(stdoutLines).join('\n')}\n`;
+  const stderr = trimTrailingEmpty(stderrLines).join('\n');
+  if (exitCode === 124) return { xapi: 'hung', emergency: undefined }; // `timeout` killed xe
+  if (exitCode === 127 || /xe: (command )?not found/.test(stderr)) return { xapi: 'missing', emergency: undefined };
+  if (exitCode === 0 && stderr === '') return { xapi: 'running', emergency: parseEmergencyModeFlag(stdout) };
+  const failure = classifyXeFailure({ stdout, stderr: stderr ? `${stderr}\n` : '', exitCode });
+  const xapi = failure.code === 'XAPI_UNREACHABLE' ? 'down' : 'unknown';
+  return { xapi, emergency: undefined, emergencyFailure: failure };
+}
+
+/** Turns the probe script's output into facts; throws ProbeOutputError on anything else. */
+export function parseProbeOutput(stdout: string): HostProbeFacts {
+  const parts = sections(stdout);
+  required(parts, 'end');
+  const inventory = required(parts, 'inventory');
+  const masterPort = parts.get('master-port')?.[0];
+  const installationUuid = inventoryValue(inventory, 'INSTALLATION_UUID');
+  const productVersion = inventoryValue(inventory, 'PRODUCT_VERSION');
+  return {
+    ...parseRole(required(parts, 'pool.conf')),
+    ...(installationUuid ? { installationUuid } : {}),
+    ...(productVersion ? { productVersion } : {}),
+    ...parseEmergency(required(parts, 'emergency.stdout'), required(parts, 'emergency.stderr'), required(parts, 'emergency.exit')[0] ?? ''),
+    masterPortOpen: masterPort === undefined ? undefined : masterPort === 'open',
+  };
+}

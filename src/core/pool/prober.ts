@@ -1,0 +1,53 @@
+import { SshAbortedError, SshCommandTimeoutError, SshConnectError } from '../ssh/errors';
+import type { HostRunner } from './hostAccess';
+import type { HostHealth, HostStatus, PoolMember } from './model';
+import { parseProbeOutput, PROBE_SCRIPT } from './probe';
+
+export interface ProbeOptions {
+  /** Bound on the probe command once connected; the transport's connect timeout bounds the rest. */
+  readonly commandTimeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export const DEFAULT_PROBE_OPTIONS: ProbeOptions = { commandTimeoutMs: 10_000 };
+
+function healthFromError(error: unknown): HostHealth {
+  if (error instanceof SshConnectError) return { kind: 'unreachable', failure: error.failure, message: error.message };
+  if (error instanceof SshCommandTimeoutError) {
+    return { kind: 'unreachable', failure: 'command-timeout', message: `SSH works but the probe did not finish within ${error.timeoutMs / 1000} s (host hung or overloaded)` };
+  }
+  return { kind: 'invalid', message: (error as Error).message };
+}
+
+/** Probes one host: one SSH command (PROBE_SCRIPT), never longer than its bounds. */
+export async function probeHost(runner: HostRunner, member: PoolMember, options: ProbeOptions = DEFAULT_PROBE_OPTIONS): Promise<HostStatus> {
+  const started = Date.now();
+  let health: HostHealth;
+  try {
+    const result = await runner.shell(member.address, PROBE_SCRIPT, { timeoutMs: options.commandTimeoutMs, signal: options.signal });
+    health = { kind: 'probed', facts: parseProbeOutput(result.stdout) };
+  } catch (error) {
+    if (error instanceof SshAbortedError) throw error;
+    health = healthFromError(error);
+  }
+  return { member, health, probedAt: new Date(started).toISOString(), durationMs: Date.now() - started };
+}
+
+/**
+ * Probes every member in parallel. Each result is reported as soon as it arrives, so a dead host
+ * (which takes the whole connect timeout) never delays what the others say.
+ */
+export async function probeMembers(
+  runner: HostRunner,
+  members: readonly PoolMember[],
+  onResult: (status: HostStatus) => void = () => undefined,
+  options: ProbeOptions = DEFAULT_PROBE_OPTIONS,
+): Promise<HostStatus[]> {
+  return Promise.all(
+    members.map(async (member) => {
+      const status = await probeHost(runner, member, options);
+      onResult(status);
+      return status;
+    }),
+  );
+}

@@ -1,0 +1,84 @@
+import type { HostProbeFacts } from './probe';
+import type { HostStatus, PoolInventory, PoolVerdict } from './model';
+
+interface ProbedHost {
+  readonly status: HostStatus;
+  readonly facts: HostProbeFacts;
+}
+
+function probedHosts(statuses: readonly HostStatus[]): ProbedHost[] {
+  return statuses.flatMap((status) => (status.health.kind === 'probed' ? [{ status, facts: status.health.facts }] : []));
+}
+
+function label(status: HostStatus): string {
+  return `${status.member.name} (${status.member.address})`;
+}
+
+/** The address most slaves point to; ties go to the first seen. */
+function pointedMasterAddress(hosts: readonly ProbedHost[]): string | undefined {
+  const votes = new Map<string, number>();
+  for (const { facts } of hosts) {
+    if (facts.role?.role === 'slave') votes.set(facts.role.masterAddress, (votes.get(facts.role.masterAddress) ?? 0) + 1);
+  }
+  return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+function describeHealth(status: HostStatus): string {
+  const health = status.health;
+  switch (health.kind) {
+    case 'probing':
+      return 'not probed yet';
+    case 'unreachable':
+      return `unreachable over SSH: ${health.message}`;
+    case 'invalid':
+      return `answered, but not like a XenServer host: ${health.message}`;
+    case 'probed': {
+      const f = health.facts;
+      const role = f.role ? (f.role.role === 'slave' ? `slave of ${f.role.masterAddress}` : f.role.role) : `role unknown (${f.roleProblem ?? 'no pool.conf'})`;
+      const emergency = f.emergency === undefined ? '' : f.emergency ? ', in emergency mode' : ', not in emergency mode';
+      const port = f.masterPortOpen === undefined ? '' : f.masterPortOpen ? ', reaches its master on 443' : ', cannot reach its master on 443';
+      return `${role}, xapi ${f.xapi}${emergency}${port}`;
+    }
+  }
+}
+
+/**
+ * Reads the probe results of every member as an admin would and says what state the pool is in.
+ * Every conclusion carries the observations that led to it (one line per host), so the admin can
+ * check our reasoning before acting on it.
+ */
+export function judgePool(inventory: PoolInventory, statuses: readonly HostStatus[]): PoolVerdict {
+  const evidence = statuses.map((s) => `${label(s)}: ${describeHealth(s)}`);
+  const probed = probedHosts(statuses);
+  const claimedMasters = probed.filter((h) => h.facts.role?.role === 'master');
+  if (claimedMasters.length > 1) {
+    return { kind: 'split-brain', masterUuids: claimedMasters.map((h) => h.status.member.uuid), evidence };
+  }
+
+  const slaves = probed.filter((h) => h.facts.role?.role === 'slave');
+  const inventoryMaster = inventory.members.find((m) => m.uuid === inventory.masterUuid);
+  const masterAddress = pointedMasterAddress(slaves) ?? claimedMasters[0]?.status.member.address ?? inventoryMaster?.address;
+  const masterStatus = statuses.find((s) => s.member.address === masterAddress);
+  const masterFacts = masterStatus?.health.kind === 'probed' ? masterStatus.health.facts : undefined;
+  const masterAlive = masterFacts?.role?.role === 'master' && masterFacts.xapi === 'running';
+  const slavesCutOff = slaves.filter((h) => h.facts.masterPortOpen === false);
+  const slavesElsewhere = slaves.filter((h) => h.facts.role?.role === 'slave' && h.facts.role.masterAddress !== masterAddress);
+  const emergencySlaves = slaves.filter((h) => h.facts.emergency === true);
+
+  if (masterAlive && masterStatus && slavesCutOff.length === 0 && emergencySlaves.length === 0 && slavesElsewhere.length === 0) {
+    return { kind: 'healthy', masterUuid: masterStatus.member.uuid, evidence };
+  }
+  if (probed.length === 0) return { kind: 'unknown', evidence: ['no member answered the probe', ...evidence] };
+
+  const masterLost = !masterAlive || slavesCutOff.length > 0;
+  if (masterLost && inventory.haEnabled) {
+    return { kind: 'ha', masterAddress, evidence: ['HA was enabled at the last discovery: xapi elects a new master by itself after its timeout', ...evidence] };
+  }
+  if (emergencySlaves.length > 0) {
+    const answeringSlaves = slaves.filter((h) => h.facts.emergency !== undefined);
+    const model = emergencySlaves.length === answeringSlaves.length ? 'docs' : 'code';
+    return { kind: 'emergency', masterAddress, model, evidence };
+  }
+  if (masterLost) return { kind: 'master-unreachable', masterAddress, evidence };
+  return { kind: 'unknown', evidence };
+}
