@@ -1,6 +1,7 @@
 import { xeOperations } from '../xe/operations';
 import type { HostRunner } from './hostAccess';
-import type { HostStatus, PoolInventory } from './model';
+import type { XeRunner } from '../xe/operations';
+import type { HostStats, HostStatus, PoolInventory } from './model';
 import { probeHost, type ProbeOptions } from './prober';
 
 /** Discovery could not list the pool's members; the message says why and what to do. */
@@ -47,6 +48,7 @@ export async function discoverPool(runner: HostRunner, address: string, options?
   const pool = await xeOperations.pool(run);
   const hosts = await xeOperations.hosts(run);
   const haEnabled = await xeOperations.haEnabled(run, pool.uuid);
+  const hostStats = await collectHostStats(run, hosts.map((h) => h.uuid));
   return {
     poolUuid: pool.uuid,
     poolName: pool.name,
@@ -54,7 +56,22 @@ export async function discoverPool(runner: HostRunner, address: string, options?
     masterUuid: pool.masterUuid ?? undefined,
     defaultSrUuid: pool.defaultSrUuid ?? undefined,
     haEnabled,
+    hostStats,
     discoveredAt: new Date().toISOString(),
     discoveredFrom: address,
   };
+}
+
+async function collectHostStats(run: XeRunner, hostUuids: readonly string[]): Promise<Record<string, HostStats>> {
+  const [vms, srs, pbds] = [await xeOperations.runningVms(run), await xeOperations.srs(run), await xeOperations.pbds(run)];
+  const shared = new Set(srs.filter((sr) => sr.shared).map((sr) => sr.uuid));
+  return Object.fromEntries(
+    hostUuids.map((uuid) => [
+      uuid,
+      {
+        runningVms: vms.filter((vm) => vm.residentOn === uuid).length,
+        sharedSrAttached: pbds.some((pbd) => pbd.hostUuid === uuid && pbd.attached && pbd.srUuid !== null && shared.has(pbd.srUuid)),
+      },
+    ]),
+  );
 }

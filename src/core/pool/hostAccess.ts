@@ -42,8 +42,13 @@ export class HostRunner {
     private readonly access: PoolAccess,
   ) {}
 
-  onXeCall(listener: XeCallListener): void {
+  /** Returns a function that stops listening. */
+  onXeCall(listener: XeCallListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
   }
 
   /** A shell command that is not an `xe` call (the probe script, reading pool.conf). */

@@ -17,9 +17,17 @@ export interface PoolInventory {
   readonly masterUuid: string | undefined;
   readonly defaultSrUuid: string | undefined;
   readonly haEnabled: boolean;
+  /** Per member UUID, what made it a good new master at discovery time. */
+  readonly hostStats?: Readonly<Record<string, HostStats>>;
   readonly discoveredAt: string;
   /** Which member answered the discovery. */
   readonly discoveredFrom: string;
+}
+
+export interface HostStats {
+  readonly runningVms: number;
+  /** A shared SR (NFS, iSCSI, …) is plugged on this host: a new master there keeps the VMs' storage. */
+  readonly sharedSrAttached: boolean;
 }
 
 /** One host's state after one probe. */

@@ -54,6 +54,7 @@ function required(record: XeRecord, field: string): string {
 export interface VmSummary {
   readonly uuid: string;
   readonly name: string;
+  readonly residentOn: string | null;
 }
 
 export const xeOperations = {
@@ -126,10 +127,16 @@ export const xeOperations = {
     }));
   },
 
-  /** VMs the database still shows running on a host: after a master loss, those of the dead host are stale (D.2). */
-  async runningVmsOn(run: XeRunner, hostUuid: string): Promise<VmSummary[]> {
-    const command = xe.vmList({ params: ['uuid', 'name-label'], filters: { 'resident-on': hostUuid, 'power-state': 'running', 'is-control-domain': 'false' } });
-    return parseXeRecords(await runChecked(run, command), 'vm-list output').map((r) => ({ uuid: required(r, 'uuid'), name: required(r, 'name-label') }));
+  /**
+   * Guest VMs the database shows running, optionally only those resident on one host. After a
+   * master loss, the dead host's VMs stay marked running in the new master's database (D.2).
+   */
+  async runningVms(run: XeRunner, residentOn?: string): Promise<VmSummary[]> {
+    const command = xe.vmList({
+      params: ['uuid', 'name-label', 'resident-on'],
+      filters: { ...(residentOn ? { 'resident-on': residentOn } : {}), 'power-state': 'running', 'is-control-domain': 'false' },
+    });
+    return parseXeRecords(await runChecked(run, command), 'vm-list output').map((r) => ({ uuid: required(r, 'uuid'), name: required(r, 'name-label'), residentOn: r.ref('resident-on') ?? null }));
   },
 
   async pbds(run: XeRunner, filters: { srUuid?: string; hostUuid?: string } = {}): Promise<PbdSummary[]> {

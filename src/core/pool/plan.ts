@@ -1,0 +1,164 @@
+import type { HostStatus, PoolInventory, PoolMember, PoolVerdict } from './model';
+import type { HostProbeFacts } from './probe';
+
+/** One step of a recovery, in the order it runs. Every step names the host it runs on. */
+export type RecoveryStep =
+  /** HA blocks the emergency commands (HA_IS_ENABLED) until it is disabled on each survivor. */
+  | { readonly kind: 'disable-ha'; readonly host: PoolMember }
+  /** Modern xapi enters emergency mode only when its toolstack restarts (xapi-behaviour D.1). */
+  | { readonly kind: 'restart-toolstack'; readonly host: PoolMember }
+  | { readonly kind: 'transition-to-master'; readonly host: PoolMember }
+  /** Wait until pool.conf says master and xapi answers `pool-list params=master` with its own UUID. */
+  | { readonly kind: 'wait-for-master'; readonly host: PoolMember }
+  | { readonly kind: 'recover-slaves'; readonly host: PoolMember }
+  /** Check every reachable slave now points to the new master; re-run recover-slaves for stragglers. */
+  | { readonly kind: 'verify-slaves'; readonly host: PoolMember }
+  | { readonly kind: 'check-default-sr'; readonly host: PoolMember };
+
+/** A condition that stops the plan unless the admin overrides it knowingly. */
+export interface PlanRefusal {
+  readonly reason: string;
+  /** Whether `force` may override it; some refusals (no candidate) cannot be forced. */
+  readonly forceable: boolean;
+}
+
+export interface RecoveryPlan {
+  readonly poolUuid: string;
+  readonly poolName: string;
+  readonly verdict: PoolVerdict['kind'];
+  readonly candidate: PoolMember | undefined;
+  /** Why this candidate, in words. */
+  readonly candidateReasons: readonly string[];
+  readonly oldMaster: PoolMember | undefined;
+  /** Members that cannot take part (unreachable, xapi down): left as they are, listed in the report. */
+  readonly leftOut: readonly PoolMember[];
+  readonly refusals: readonly PlanRefusal[];
+  readonly notes: readonly string[];
+  readonly steps: readonly RecoveryStep[];
+}
+
+export interface PlanOptions {
+  /** The admin's choice of new master; otherwise the best candidate is chosen. */
+  readonly candidateUuid?: string;
+  /**
+   * What to do when the candidate is not in emergency mode: restart its toolstack first (it then
+   * comes up in emergency mode, since its master is unreachable), or transition it directly
+   * (xapi does not check emergency mode; xapi-behaviour A.2). Default: restart-toolstack, which
+   * follows the runbook; the admin may choose the faster direct path.
+   */
+  readonly notInEmergency?: 'restart-toolstack' | 'transition-directly';
+  /** Override forceable refusals (e.g. the master still answers). */
+  readonly force?: boolean;
+}
+
+interface Survivor {
+  readonly member: PoolMember;
+  readonly facts: HostProbeFacts;
+}
+
+function survivors(statuses: readonly HostStatus[]): Survivor[] {
+  return statuses.flatMap((s) => (s.health.kind === 'probed' && s.health.facts.xapi === 'running' ? [{ member: s.member, facts: s.health.facts }] : []));
+}
+
+/** Higher is better. The order of the terms is the order of preference. */
+function score(s: Survivor, inventory: PoolInventory): number[] {
+  const stats = inventory.hostStats?.[s.member.uuid];
+  return [s.facts.role?.role === 'slave' ? 1 : 0, stats?.sharedSrAttached ? 1 : 0, stats?.runningVms ?? 0, s.facts.emergency ? 1 : 0];
+}
+
+function compareScores(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (b[i] ?? 0) - (a[i] ?? 0);
+  return 0;
+}
+
+function candidateReasons(s: Survivor, inventory: PoolInventory): string[] {
+  const stats = inventory.hostStats?.[s.member.uuid];
+  return [
+    `${s.member.name} answers over SSH and its xapi runs`,
+    ...(stats?.sharedSrAttached ? ['it has the shared storage attached'] : []),
+    ...(stats ? [`it ran ${stats.runningVms} VM(s) at the last discovery`] : []),
+    s.facts.emergency ? 'it is in emergency mode already' : 'it is not in emergency mode yet',
+  ];
+}
+
+function masterStillAlive(statuses: readonly HostStatus[], oldMaster: PoolMember | undefined): string[] {
+  const reasons: string[] = [];
+  const masterStatus = statuses.find((s) => s.member.address === oldMaster?.address);
+  if (masterStatus?.health.kind === 'probed' && masterStatus.health.facts.role?.role === 'master' && masterStatus.health.facts.xapi === 'running') {
+    reasons.push(`the master ${masterStatus.member.name} still answers us over SSH and its xapi runs`);
+  }
+  for (const s of survivors(statuses)) {
+    if (s.facts.masterPortOpen) reasons.push(`${s.member.name} can still reach its master on port 443`);
+  }
+  return reasons;
+}
+
+/**
+ * Computes the recovery plan from a fresh probe, before anything runs, so the admin sees exactly
+ * what will happen on which host, and why. Pure: it decides, the executor acts.
+ */
+export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, statuses: readonly HostStatus[], options: PlanOptions = {}): RecoveryPlan {
+  const refusals: PlanRefusal[] = [];
+  const notes: string[] = [];
+  const oldMaster = inventory.members.find((m) => verdict.kind !== 'healthy' && 'masterAddress' in verdict && m.address === verdict.masterAddress) ?? inventory.members.find((m) => m.uuid === inventory.masterUuid);
+  const alive = survivors(statuses).filter((s) => s.member.address !== oldMaster?.address);
+  const leftOut = statuses.filter((s) => !alive.some((a) => a.member.uuid === s.member.uuid) && s.member.uuid !== oldMaster?.uuid).map((s) => s.member);
+
+  if (verdict.kind === 'healthy') refusals.push({ reason: 'the pool is healthy: its master answers and every slave reaches it', forceable: false });
+  if (verdict.kind === 'split-brain') {
+    refusals.push({ reason: 'two hosts claim to be master (split-brain): demote one with pool-emergency-reset-master first; a recovery would make it worse', forceable: false });
+  }
+  const aliveReasons = masterStillAlive(statuses, oldMaster);
+  if (aliveReasons.length) {
+    refusals.push({ reason: `the master may not be dead: ${aliveReasons.join('; ')}. Promoting another host now creates two masters writing to the same storage`, forceable: true });
+  }
+
+  const ranked = [...alive].sort((a, b) => compareScores(score(a, inventory), score(b, inventory)) || a.member.name.localeCompare(b.member.name));
+  const chosen = options.candidateUuid ? alive.find((s) => s.member.uuid === options.candidateUuid) : ranked[0];
+  if (options.candidateUuid && !chosen) refusals.push({ reason: 'the chosen host is not a reachable survivor with xapi running', forceable: false });
+  if (!chosen && !options.candidateUuid) refusals.push({ reason: 'no surviving member answers over SSH with xapi running', forceable: false });
+  if (chosen?.facts.role?.role === 'master') refusals.push({ reason: `${chosen.member.name} already considers itself master`, forceable: false });
+
+  const steps: RecoveryStep[] = [];
+  if (chosen) {
+    const haOn = verdict.kind === 'ha' || inventory.haEnabled || alive.some((s) => s.facts.emergencyFailure?.code.startsWith('HA_'));
+    if (haOn) {
+      notes.push('HA is enabled: its emergency commands are refused (HA_IS_ENABLED) until HA is disabled on each survivor with host-emergency-ha-disable --force. If HA is healthy it elects a new master by itself after its timeout; recover by hand only when that did not happen.');
+      for (const s of alive) steps.push({ kind: 'disable-ha', host: s.member });
+    }
+    if (!chosen.facts.emergency) {
+      notes.push(
+        `${chosen.member.name} is not in emergency mode. Older documentation says slaves enter it 60 s after losing the master; ` +
+          'current xapi keeps retrying forever and enters it only when its toolstack restarts. ' +
+          'pool-emergency-transition-to-master works either way; restarting the toolstack first follows the runbook.',
+      );
+      if ((options.notInEmergency ?? 'restart-toolstack') === 'restart-toolstack') steps.push({ kind: 'restart-toolstack', host: chosen.member });
+    }
+    steps.push(
+      { kind: 'transition-to-master', host: chosen.member },
+      { kind: 'wait-for-master', host: chosen.member },
+      { kind: 'recover-slaves', host: chosen.member },
+      { kind: 'verify-slaves', host: chosen.member },
+      { kind: 'check-default-sr', host: chosen.member },
+    );
+  }
+  if (leftOut.length) notes.push(`Left as they are (not reachable with xapi running): ${leftOut.map((m) => m.name).join(', ')}. Run recover-slaves again once they are back.`);
+
+  return {
+    poolUuid: inventory.poolUuid,
+    poolName: inventory.poolName,
+    verdict: verdict.kind,
+    candidate: chosen?.member,
+    candidateReasons: chosen ? candidateReasons(chosen, inventory) : [],
+    oldMaster,
+    leftOut,
+    refusals,
+    notes,
+    steps,
+  };
+}
+
+/** The refusals that still block the plan under the given options. */
+export function blockingRefusals(plan: RecoveryPlan, options: Pick<PlanOptions, 'force'> = {}): PlanRefusal[] {
+  return plan.refusals.filter((r) => !(r.forceable && options.force));
+}
