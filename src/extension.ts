@@ -1,25 +1,60 @@
 import * as vscode from 'vscode';
+import { CallRecorder } from './audit';
+import { registerCommands } from './commands/register';
+import type { CommandContext } from './commands/context';
 import { createLog } from './log';
+import { PoolRegistry } from './poolRegistry';
+import { ReadOnlyDocuments } from './readOnlyDocuments';
+import { readSettings } from './settings';
 import { PoolsProvider } from './tree/PoolsProvider';
+import { ui, vscodeUserInterface, type UserInterface } from './ui';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns: the extension-host tests script the UI and reach the state through it. */
+export interface XenPoolsApi {
+  readonly registry: PoolRegistry;
+  readonly recorder: CallRecorder;
+  useUserInterface(replacement: UserInterface | undefined): void;
+}
+
+export function activate(context: vscode.ExtensionContext): XenPoolsApi {
   const log = createLog();
   context.subscriptions.push(log);
   try {
-    const provider = new PoolsProvider();
+    const recorder = new CallRecorder(log, context.globalStorageUri);
+    const registry = new PoolRegistry(context, (pool, call) => recorder.record(pool, call));
+    const provider = new PoolsProvider(registry);
+    const documents = new ReadOnlyDocuments();
     const view = vscode.window.createTreeView('xenPools.pools', { treeDataProvider: provider, showCollapseAll: true });
-    context.subscriptions.push(
-      provider,
-      view,
-      vscode.commands.registerCommand('xenPools.showLog', () => log.show(true)),
-    );
-    log.info(`XenServer Pools ${String(context.extension.packageJSON.version)} activated`);
+    const commandContext: CommandContext = { registry, recorder, log, provider, documents };
+    context.subscriptions.push(registry, provider, documents, view, ...registerCommands(commandContext));
+    context.subscriptions.push(autoRefresh(registry, view));
+    // The first probe runs in the background: activation never waits for a host.
+    void Promise.all(registry.pools().map((monitor) => monitor.refresh())).catch((error: Error) => log.error(error));
+    log.info(`XenServer Pools ${String(context.extension.packageJSON.version)} activated with ${registry.pools().length} pool(s)`);
+    return { registry, recorder, useUserInterface: (replacement) => (ui.current = replacement ?? vscodeUserInterface) };
   } catch (error) {
     // VS Code does not tell the user when activate() throws; say it, then rethrow so the host records it.
     log.error(error instanceof Error ? error : String(error));
     void vscode.window.showErrorMessage(vscode.l10n.t('XenServer Pools failed to start: {0}', String(error)));
     throw error;
   }
+}
+
+/** Refreshes every pool at the configured interval while the view is visible (0 = never). */
+function autoRefresh(registry: PoolRegistry, view: vscode.TreeView<unknown>): vscode.Disposable {
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    clearInterval(timer);
+    const interval = readSettings().autoRefreshMs;
+    if (interval > 0) {
+      timer = setInterval(() => {
+        if (view.visible) for (const monitor of registry.pools()) if (!monitor.refreshing) void monitor.refresh();
+      }, interval);
+    }
+  };
+  schedule();
+  const listener = vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('xenPools.autoRefreshSeconds') && schedule());
+  return { dispose: () => (clearInterval(timer), listener.dispose()) };
 }
 
 export function deactivate(): void {

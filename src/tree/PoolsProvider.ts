@@ -1,26 +1,55 @@
 import * as vscode from 'vscode';
+import type { HostStatus } from '../core/pool/model';
+import type { PoolRegistry } from '../poolRegistry';
+import { HostNode, PoolNode, type XenNode } from './nodes';
 
 /**
- * Tree of pools → hosts. This release has no pool store yet, so the tree is empty and VS Code
- * shows the welcome view; the node types arrive with the pool explorer.
+ * Pools → hosts. getChildren never touches the network: it renders what the monitors know, and
+ * the monitors' change events (debounced, since a refresh of many hosts sends a burst) redraw.
  */
-export class PoolsProvider implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<vscode.TreeItem | undefined>();
+export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<XenNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly lastKnown = new Map<string, HostStatus>();
+  private pendingRefresh: NodeJS.Timeout | undefined;
+  private readonly subscription: vscode.Disposable;
 
-  getTreeItem(element: vscode.TreeItem): vscode.TreeItem {
+  constructor(private readonly registry: PoolRegistry) {
+    this.subscription = registry.onDidChange(() => this.queueRefresh());
+  }
+
+  getTreeItem(element: XenNode): vscode.TreeItem {
     return element;
   }
 
-  getChildren(): vscode.TreeItem[] {
+  getChildren(element?: XenNode): XenNode[] {
+    if (!element) return this.registry.pools().map((monitor) => new PoolNode(monitor)).sort((a, b) => String(a.label).localeCompare(String(b.label)));
+    if (element instanceof PoolNode) {
+      return element.monitor.allStatuses().map((status) => {
+        const key = `${element.monitor.inventory.poolUuid}:${status.member.uuid}`;
+        if (status.health.kind === 'probed') this.lastKnown.set(key, status);
+        return new HostNode(element, status, this.lastKnown.get(key));
+      });
+    }
     return [];
   }
 
-  refresh(node?: vscode.TreeItem): void {
-    this.changed.fire(node);
+  getParent(element: XenNode): XenNode | undefined {
+    return element instanceof HostNode ? element.parent : undefined;
+  }
+
+  /** Whole tree, batched: several host results within 50 ms cause one redraw. */
+  queueRefresh(): void {
+    if (this.pendingRefresh) return;
+    this.pendingRefresh = setTimeout(() => {
+      this.pendingRefresh = undefined;
+      this.changed.fire(undefined);
+    }, 50);
   }
 
   dispose(): void {
+    clearTimeout(this.pendingRefresh);
+    this.subscription.dispose();
     this.changed.dispose();
   }
 }

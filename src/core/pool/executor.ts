@@ -168,7 +168,7 @@ export class RecoveryExecutor {
         await xeOperations.emergencyHaDisable(run);
         return context.log(`HA disabled on ${step.host.name}`);
       case 'restart-toolstack':
-        await this.runner.shell(step.host.address, 'xe-toolstack-restart', { timeoutMs: this.timing.commandTimeoutMs, signal: context.signal });
+        await this.runner.action(step.host.address, 'xe-toolstack-restart', { timeoutMs: this.timing.commandTimeoutMs, signal: context.signal });
         context.log(`toolstack restarting on ${step.host.name}; waiting for it to come back in emergency mode`);
         await this.waitFor(step.host, this.timing.toolstackTimeoutMs, context, (f) => f.xapi === 'running' && f.emergency === true, 'to come back in emergency mode');
         return context.log(`${step.host.name} is in emergency mode`);
@@ -197,19 +197,27 @@ export class RecoveryExecutor {
     context.log(names.length ? `recovered: ${names.join(', ')}` : 'recover-slaves reset no host');
   }
 
-  /** Every member except the new master should now be `slave:<new master>`; stragglers get recover-slaves again. */
+  /**
+   * Every member except the new master (and the dead one) should end up `slave:<new master>`,
+   * with xapi running and out of emergency mode. A recovered slave restarts its xapi after the
+   * fuse, so this waits for that; slaves that still do not follow get recover-slaves again.
+   */
   private async verifySlaves(newMaster: PoolMember, plan: RecoveryPlan, run: XeRunner, context: StepContext): Promise<void> {
-    const others = this.inventory.members.filter((m) => m.uuid !== newMaster.uuid && m.uuid !== plan.oldMaster?.uuid);
-    let pending = others;
+    let pending = this.inventory.members.filter((m) => m.uuid !== newMaster.uuid && m.uuid !== plan.oldMaster?.uuid);
+    const follows = (facts: HostProbeFacts) => facts.role?.role === 'slave' && facts.role.masterAddress === newMaster.address && facts.xapi === 'running' && facts.emergency === false;
     for (let attempt = 0; ; attempt++) {
-      const results = await Promise.all(pending.map(async (member) => ({ member, status: await probeHost(this.runner, member, { commandTimeoutMs: this.timing.commandTimeoutMs, signal: context.signal }) })));
-      pending = results
-        .filter(({ status }) => !(status.health.kind === 'probed' && status.health.facts.role?.role === 'slave' && status.health.facts.role.masterAddress === newMaster.address))
-        .map(({ member }) => member);
-      for (const { member } of results) if (!pending.includes(member)) context.log(`${member.name} follows ${newMaster.name}`);
+      const deadline = Date.now() + Math.max(this.timing.recoverRetryDelayMs, this.timing.masterReadyTimeoutMs / (this.timing.recoverRetries + 1));
+      while (pending.length) {
+        const results = await Promise.all(pending.map(async (member) => ({ member, status: await probeHost(this.runner, member, { commandTimeoutMs: this.timing.commandTimeoutMs, signal: context.signal }) })));
+        for (const { member, status } of results) {
+          if (status.health.kind === 'probed' && follows(status.health.facts)) context.log(`${member.name} follows ${newMaster.name}`);
+        }
+        pending = results.filter(({ status }) => !(status.health.kind === 'probed' && follows(status.health.facts))).map(({ member }) => member);
+        if (!pending.length || Date.now() >= deadline) break;
+        await this.sleep(this.timing.pollIntervalMs, context);
+      }
       if (pending.length === 0 || attempt >= this.timing.recoverRetries) break;
-      context.log(`not following yet: ${pending.map((m) => m.name).join(', ')}; running recover-slaves again in ${this.timing.recoverRetryDelayMs / 1000} s`);
-      await this.sleep(this.timing.recoverRetryDelayMs, context);
+      context.log(`not following yet: ${pending.map((m) => m.name).join(', ')}; running recover-slaves again`);
       await this.recoverSlaves(run, context);
     }
     this.stragglers = pending;

@@ -15,6 +15,8 @@ export interface PoolAccess {
 export interface XeCallRecord {
   readonly host: string;
   readonly command: string;
+  /** Whether the call changes the pool (then it also goes to the audit trail). */
+  readonly changesState: boolean;
   readonly startedAt: string;
   readonly durationMs: number;
   readonly exitCode: number | null;
@@ -37,10 +39,15 @@ export function sshTarget(address: string, access: PoolAccess): SshTargetRequest
 export class HostRunner {
   private readonly listeners: XeCallListener[] = [];
 
+  /** The transport may be given as a function, so a settings change can replace it under running monitors. */
   constructor(
-    readonly transport: SshTransport,
+    private readonly transportSource: SshTransport | (() => SshTransport),
     private readonly access: PoolAccess,
   ) {}
+
+  get transport(): SshTransport {
+    return typeof this.transportSource === 'function' ? this.transportSource() : this.transportSource;
+  }
 
   /** Returns a function that stops listening. */
   onXeCall(listener: XeCallListener): () => void {
@@ -58,17 +65,28 @@ export class HostRunner {
 
   /** An XeRunner bound to one host, for xeOperations. */
   xe(address: string, options?: RunOptions): XeRunner {
-    return async (command: XeCommand) => {
-      const startedAt = new Date();
-      try {
-        const result = await this.shell(address, command.toShell(), options);
-        this.report({ host: address, command: command.display, startedAt: startedAt.toISOString(), durationMs: result.durationMs, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
-        return result;
-      } catch (error) {
-        this.report({ host: address, command: command.display, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), exitCode: null, stdout: '', stderr: '', error: (error as Error).message });
-        throw error;
-      }
-    };
+    return (command: XeCommand) => this.logged(address, command, options);
+  }
+
+  /**
+   * A logged command that is not an `xe` call but belongs in the log and audit trail as one
+   * (`xe-toolstack-restart`). `line` must be a fixed, trusted command line.
+   */
+  action(address: string, line: string, options?: RunOptions): Promise<ExecResult> {
+    return this.logged(address, { toShell: () => line, display: line, changesState: true }, options);
+  }
+
+  private async logged(address: string, command: Pick<XeCommand, 'toShell' | 'display' | 'changesState'>, options?: RunOptions): Promise<ExecResult> {
+    const startedAt = new Date();
+    const base = { host: address, command: command.display, changesState: command.changesState, startedAt: startedAt.toISOString() };
+    try {
+      const result = await this.shell(address, command.toShell(), options);
+      this.report({ ...base, durationMs: result.durationMs, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
+      return result;
+    } catch (error) {
+      this.report({ ...base, durationMs: Date.now() - startedAt.getTime(), exitCode: null, stdout: '', stderr: '', error: (error as Error).message });
+      throw error;
+    }
   }
 
   private report(call: XeCallRecord): void {

@@ -22,10 +22,11 @@ export const PROBE_SCRIPT = [
   "echo '@@emergency.stderr'; cat \"$e\"; rm -f \"$e\"",
   'echo "@@emergency.exit $c"',
   // The master address comes from a file on the host; refuse anything but address characters
-  // before it goes into a command line.
+  // before it goes into a command line. 1 s is ample for a TCP connect inside a pool's network,
+  // and bounds how long a black-holed master can delay each survivor's answer.
   "m=$(sed -n 's/^slave://p' /etc/xensource/pool.conf 2>/dev/null | head -n 1)",
   'case "$m" in *[!0-9A-Za-z.:_-]*) m= ;; esac',
-  'if [ -n "$m" ]; then if timeout 2 bash -c "exec 3<>/dev/tcp/$m/443" 2>/dev/null; then echo "@@master-port open"; else echo "@@master-port closed"; fi; fi',
+  'if [ -n "$m" ]; then if timeout 1 bash -c "exec 3<>/dev/tcp/$m/443" 2>/dev/null; then echo "@@master-port open"; else echo "@@master-port closed"; fi; fi',
   'echo "@@end"',
 ].join('\n');
 

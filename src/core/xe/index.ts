@@ -4,3 +4,4 @@ export * from './errors';
 export * from './records';
 export * from './results';
 export * from './operations';
+export * from './userCommand';

@@ -127,8 +127,9 @@ describe('typed xe operations: VMs', () => {
     const vms = printRecord([
       { name: 'uuid', marker: '( RO)', value: '9a9a9a9a-0000-4000-8000-000000000001' },
       { name: 'name-label', marker: '( RW)', value: 'web-01' },
+      { name: 'resident-on', marker: '( RO)', value: HOST },
     ]);
-    const run = answering(`xe vm-list params=uuid,name-label resident-on=${HOST} power-state=running is-control-domain=false`, vms);
-    assert.deepEqual(await xeOperations.runningVmsOn(run, HOST), [{ uuid: '9a9a9a9a-0000-4000-8000-000000000001', name: 'web-01' }]);
+    const run = answering(`xe vm-list params=uuid,name-label,resident-on resident-on=${HOST} power-state=running is-control-domain=false`, vms);
+    assert.deepEqual(await xeOperations.runningVms(run, HOST), [{ uuid: '9a9a9a9a-0000-4000-8000-000000000001', name: 'web-01', residentOn: HOST }]);
   });
 });

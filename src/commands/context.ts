@@ -1,0 +1,71 @@
+import * as vscode from 'vscode';
+import type { PoolMonitor } from '../core/pool/monitor';
+import type { PoolMember } from '../core/pool/model';
+import type { CallRecorder } from '../audit';
+import type { PoolRegistry } from '../poolRegistry';
+import { HostNode, PoolNode, type XenNode } from '../tree/nodes';
+import type { PoolsProvider } from '../tree/PoolsProvider';
+import { ui } from '../ui';
+import type { ReadOnlyDocuments } from '../readOnlyDocuments';
+
+/** What every command handler may use. */
+export interface CommandContext {
+  readonly registry: PoolRegistry;
+  readonly recorder: CallRecorder;
+  readonly log: vscode.LogOutputChannel;
+  readonly provider: PoolsProvider;
+  readonly documents: ReadOnlyDocuments;
+}
+
+/** The user dismissed a prompt: not an error, nothing to report. */
+export class UserCancelledError extends Error {
+  constructor() {
+    super('cancelled by the user');
+    this.name = 'UserCancelledError';
+  }
+}
+
+export function orCancel<T>(value: T | undefined): T {
+  if (value === undefined) throw new UserCancelledError();
+  return value;
+}
+
+/** The pool of a node, or a QuickPick of all pools when run from the palette. */
+export async function resolvePool(context: CommandContext, node: XenNode | undefined): Promise<PoolMonitor> {
+  if (node instanceof PoolNode) return node.monitor;
+  if (node instanceof HostNode) return node.parent.monitor;
+  const pools = context.registry.pools();
+  if (pools.length === 0) throw new Error('No pools yet: add one with "XenServer: Add Pool…".');
+  if (pools.length === 1 && pools[0]) return pools[0];
+  return orCancel(
+    await ui.current.pick(
+      pools.map((monitor) => ({ label: monitor.inventory.poolName, description: monitor.verdict?.kind ?? 'not probed', value: monitor })),
+      { title: 'Choose a pool' },
+    ),
+  );
+}
+
+export interface HostChoice {
+  readonly monitor: PoolMonitor;
+  readonly member: PoolMember;
+}
+
+/** The host of a node, or a QuickPick of every known host. */
+export async function resolveHost(context: CommandContext, node: XenNode | undefined, title: string): Promise<HostChoice> {
+  if (node instanceof HostNode) return { monitor: node.parent.monitor, member: node.status.member };
+  const monitors = node instanceof PoolNode ? [node.monitor] : context.registry.pools();
+  const items = monitors.flatMap((monitor) =>
+    monitor.inventory.members.map((member) => ({ label: member.name, description: `${member.address} · ${monitor.inventory.poolName}`, value: { monitor, member } })),
+  );
+  if (items.length === 0) throw new Error('No pools yet: add one with "XenServer: Add Pool…".');
+  return orCancel(await ui.current.pick(items, { title }));
+}
+
+/** The host that answers as master with xapi running; commands that need the pool database go there. */
+export function reachableMaster(monitor: PoolMonitor): PoolMember {
+  const masters = monitor.allStatuses().filter((s) => s.health.kind === 'probed' && s.health.facts.role?.role === 'master' && s.health.facts.xapi === 'running');
+  if (masters.length > 1) throw new Error(`${monitor.inventory.poolName} has two masters (split-brain): resolve that first.`);
+  const master = masters[0];
+  if (!master) throw new Error(`${monitor.inventory.poolName} has no reachable master with xapi running. Refresh, or recover the pool with "Guided Recovery".`);
+  return master.member;
+}

@@ -1,0 +1,115 @@
+import * as vscode from 'vscode';
+import { xeOperations } from '../core/xe/operations';
+import { parseUserXeCommand } from '../core/xe/userCommand';
+import type { XenNode } from '../tree/nodes';
+import { ui } from '../ui';
+import { orCancel, resolveHost, type CommandContext } from './context';
+import { confirmPlan, executePlan, freshPlan, onlySteps } from './recovery';
+
+export async function refreshHost(context: CommandContext, node?: XenNode): Promise<void> {
+  const { monitor, member } = await resolveHost(context, node, 'Refresh which host?');
+  await monitor.refresh([member.uuid]);
+}
+
+export async function checkEmergencyMode(context: CommandContext, node?: XenNode): Promise<boolean> {
+  const { monitor, member } = await resolveHost(context, node, 'Check emergency mode on which host?');
+  const emergency = await xeOperations.isInEmergencyMode(monitor.runner.xe(member.address));
+  void vscode.window.showInformationMessage(`${member.name}: ${emergency ? 'in emergency mode' : 'not in emergency mode'} (xe host-is-in-emergency-mode → ${emergency}).`);
+  void monitor.refresh([member.uuid]);
+  return emergency;
+}
+
+/** pool-emergency-transition-to-master on one host, after the engine's pre-checks and a modal confirmation. */
+export async function promoteToMaster(context: CommandContext, node?: XenNode): Promise<void> {
+  const { monitor, member } = await resolveHost(context, node, 'Promote which host to master?');
+  const plan = onlySteps(await freshPlan(monitor, { candidateUuid: member.uuid, notInEmergency: 'transition-directly' }), ['disable-ha', 'transition-to-master', 'wait-for-master', 'check-default-sr']);
+  const options = await confirmPlan(
+    plan,
+    'Promote',
+    `Make ${member.name} (${member.address}) the master of ${monitor.inventory.poolName}? If the old master is still alive, the pool gets two masters writing to the same storage. Afterwards run Recover Slaves on it.`,
+  );
+  if (!options) return;
+  await executePlan(context, monitor, plan, { ...options, candidateUuid: member.uuid }, `Promote ${member.name} to master`);
+}
+
+/** pool-recover-slaves on a master, then the check that every slave follows it, then the default SR. */
+export async function recoverSlaves(context: CommandContext, node?: XenNode): Promise<void> {
+  const { monitor, member } = await resolveHost(context, node, 'Run recover-slaves on which (new) master?');
+  await monitor.refresh();
+  const status = monitor.status(member.uuid);
+  if (!(status?.health.kind === 'probed' && status.health.facts.role?.role === 'master' && status.health.facts.xapi === 'running')) {
+    throw new Error(`${member.name} is not a running master: pool-recover-slaves must run on the (new) master.`);
+  }
+  const steps = (['recover-slaves', 'verify-slaves', 'check-default-sr'] as const).map((kind) => ({ kind, host: member }));
+  const others = monitor.inventory.members.filter((m) => m.uuid !== member.uuid);
+  const plan = {
+    poolUuid: monitor.inventory.poolUuid,
+    poolName: monitor.inventory.poolName,
+    verdict: monitor.verdict?.kind ?? 'unknown',
+    candidate: member,
+    candidateReasons: [],
+    oldMaster: undefined,
+    leftOut: [],
+    refusals: [],
+    notes: [],
+    steps,
+  } as const;
+  const confirmed = await ui.current.confirm(
+    `Run pool-recover-slaves on ${member.name}?`,
+    `Every other reachable member (${others.map((m) => m.name).join(', ')}) is told to follow ${member.name} and restarts its toolstack. Hosts that do not answer are skipped.`,
+    'Recover Slaves',
+  );
+  if (!confirmed) return;
+  await executePlan(context, monitor, plan, {}, `Recover slaves on ${member.name}`);
+}
+
+export async function restartToolstack(context: CommandContext, node?: XenNode): Promise<void> {
+  const { monitor, member } = await resolveHost(context, node, 'Restart the toolstack of which host?');
+  const confirmed = await ui.current.confirm(
+    `Restart the toolstack (xapi) on ${member.name}?`,
+    'VMs keep running. While its master is unreachable, a slave comes back in emergency mode, which is what the runbook\'s first step expects on current xapi.',
+    'Restart Toolstack',
+  );
+  if (!confirmed) return;
+  await context.registry.locks.withLock(monitor.inventory, `Restart toolstack on ${member.name}`, () =>
+    monitor.runner.action(member.address, 'xe-toolstack-restart', { timeoutMs: 120_000 }),
+  );
+  void vscode.window.showInformationMessage(`Toolstack of ${member.name} restarted.`);
+  await monitor.refresh([member.uuid]);
+}
+
+export async function openSshTerminal(context: CommandContext, node?: XenNode): Promise<vscode.Terminal> {
+  const { monitor, member } = await resolveHost(context, node, 'Open an SSH terminal to which host?');
+  const login = context.registry.login(monitor.inventory.poolUuid);
+  const args = [...(login?.port ? ['-p', String(login.port)] : []), ...(login?.auth === 'key' && login.keyFile ? ['-i', login.keyFile] : []), `${login?.user ?? 'root'}@${member.address}`];
+  const terminal = vscode.window.createTerminal({ name: `ssh ${member.name}`, shellPath: 'ssh', shellArgs: args });
+  terminal.show();
+  return terminal;
+}
+
+export async function runXeCommand(context: CommandContext, node?: XenNode): Promise<void> {
+  const { monitor, member } = await resolveHost(context, node, 'Run an xe command on which host?');
+  const text = orCancel(
+    await ui.current.input({
+      title: `xe on ${member.name}`,
+      prompt: 'An xe command, e.g. "host-list params=uuid,name-label,address" (no shell syntax)',
+      value: 'xe ',
+      validate: (value) => {
+        try {
+          parseUserXeCommand(value);
+          return undefined;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      },
+    }),
+  );
+  const command = parseUserXeCommand(text);
+  if (command.changesState && !(await ui.current.confirm(`Run "${command.display}" on ${member.name}?`, 'This command may change the pool.', 'Run'))) return;
+  const status = monitor.status(member.uuid);
+  if (command.forwarding === 'forwarded' && status?.health.kind === 'probed' && status.health.facts.role?.role === 'slave' && status.health.facts.masterPortOpen === false) {
+    context.log.warn(`[xe] ${member.name} cannot reach its master: "${command.subcommand}" is forwarded to the master and will hang until the command timeout.`);
+  }
+  const result = await monitor.runner.xe(member.address)(command);
+  await context.documents.open(`${member.name}-${command.subcommand}`, `# ${command.display}   (on ${member.name}, exit ${result.exitCode})\n\n${result.stdout}${result.stderr ? `\n# stderr:\n${result.stderr}` : ''}`);
+}

@@ -1,0 +1,16 @@
+import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import type { CommandContext } from './context';
+
+export function showLog(context: CommandContext): void {
+  context.log.show(true);
+}
+
+export async function openAuditLog(context: CommandContext): Promise<void> {
+  await context.recorder.flushed();
+  if (!existsSync(context.recorder.auditFile)) {
+    void vscode.window.showInformationMessage('The audit trail is empty: no state-changing command has run yet.');
+    return;
+  }
+  await vscode.window.showTextDocument(vscode.Uri.file(context.recorder.auditFile), { preview: false });
+}

@@ -1,0 +1,134 @@
+import * as vscode from 'vscode';
+import { describeStep, RecoveryExecutor, type RecoveryReport } from '../core/pool/executor';
+import type { PoolMonitor } from '../core/pool/monitor';
+import { blockingRefusals, planRecovery, type PlanOptions, type RecoveryPlan, type RecoveryStep } from '../core/pool/plan';
+import type { XenNode } from '../tree/nodes';
+import { ui } from '../ui';
+import { orCancel, resolvePool, type CommandContext } from './context';
+
+/** Probes every member now (a plan is only as good as its probe) and plans. */
+export async function freshPlan(monitor: PoolMonitor, options: PlanOptions): Promise<RecoveryPlan> {
+  await monitor.refresh();
+  const verdict = monitor.verdict;
+  if (!verdict) throw new Error(`${monitor.inventory.poolName}: the probe did not finish`);
+  return planRecovery(monitor.inventory, verdict, monitor.allStatuses(), options);
+}
+
+export function planText(plan: RecoveryPlan): string {
+  return [
+    `Pool ${plan.poolName}: ${plan.verdict}.`,
+    plan.candidate ? `New master: ${plan.candidate.name} (${plan.candidate.address}), because ${plan.candidateReasons.join('; ')}.` : 'No candidate for new master.',
+    ...(plan.oldMaster ? [`Old master: ${plan.oldMaster.name} (${plan.oldMaster.address}).`] : []),
+    ...plan.refusals.map((r) => `${r.forceable ? 'WARNING' : 'BLOCKED'}: ${r.reason}.`),
+    ...plan.notes,
+    '',
+    'Steps:',
+    ...plan.steps.map((step, i) => `${i + 1}. ${describeStep(step)}`),
+  ].join('\n');
+}
+
+export function reportText(report: RecoveryReport): string {
+  const sr = report.defaultSr;
+  return [
+    `Outcome: ${report.outcome}${report.newMaster ? `; new master ${report.newMaster.name} (${report.newMaster.address})` : ''}.`,
+    ...report.steps.map((s) => `  [${s.status}] ${describeStep(s.step)}${s.durationMs !== undefined ? ` (${(s.durationMs / 1000).toFixed(1)} s)` : ''}${s.error ? `: ${s.error}` : ''}`),
+    ...(report.recoveredSlaves.length ? [`Recovered slaves: ${report.recoveredSlaves.map((m) => m.name).join(', ')}.`] : []),
+    ...(sr ? [`default-SR: ${sr.uuid ?? '<not in database>'}${sr.name ? ` (${sr.name})` : ''}: ${sr.valid ? 'valid' : `NOT valid (${sr.problems.join('; ')})`}.`] : []),
+    ...(report.nextSteps.length ? ['Next steps:', ...report.nextSteps.map((s) => `  - ${s}`)] : []),
+  ].join('\n');
+}
+
+/**
+ * Runs a plan under the pool lock with a cancellable progress notification, logs every step
+ * and the final report, and tells the user the outcome with the next steps.
+ */
+export async function executePlan(context: CommandContext, monitor: PoolMonitor, plan: RecoveryPlan, options: PlanOptions, title: string): Promise<RecoveryReport> {
+  const report = await context.registry.locks.withLock(monitor.inventory, title, async () =>
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      const controller = new AbortController();
+      const cancellation = token.onCancellationRequested(() => controller.abort());
+      try {
+        return await new RecoveryExecutor(monitor.runner, monitor.inventory).run(plan, {
+          ...options,
+          signal: controller.signal,
+          onEvent: (event) => {
+            if (event.kind === 'step-started') {
+              progress.report({ message: `${event.index + 1}/${event.total}: ${describeStep(event.step)}`, increment: 100 / event.total });
+              context.log.info(`[recovery] step ${event.index + 1}/${event.total}: ${describeStep(event.step)}`);
+            } else if (event.kind === 'output') {
+              context.log.info(`[recovery]   ${event.line}`);
+            } else if (event.kind === 'step-failed') {
+              context.log.error(`[recovery] step failed: ${describeStep(event.record.step)}: ${event.record.error ?? ''}`);
+            }
+          },
+        });
+      } finally {
+        cancellation.dispose();
+      }
+    }),
+  );
+  context.log.info(`[recovery] ${title}\n${reportText(report)}`);
+  void monitor.refresh();
+  const summary = report.outcome === 'succeeded' ? `${title}: done.` : `${title}: ${report.outcome}.`;
+  const next = report.nextSteps[0] ? ` Next: ${report.nextSteps[0]}` : '';
+  const show = report.outcome === 'succeeded' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+  void show(`${summary}${next}`, 'Show Log').then((choice) => choice && context.log.show(true));
+  return report;
+}
+
+/** Keeps only the steps of these kinds, for the single-step commands (Promote, Recover Slaves). */
+export function onlySteps(plan: RecoveryPlan, kinds: readonly RecoveryStep['kind'][]): RecoveryPlan {
+  return { ...plan, steps: plan.steps.filter((s) => kinds.includes(s.kind)) };
+}
+
+/** Asks for confirmation naming the forceable risks; returns the options to run with, or undefined. */
+export async function confirmPlan(plan: RecoveryPlan, action: string, question: string): Promise<PlanOptions | undefined> {
+  const blocked = blockingRefusals(plan, { force: true });
+  if (blocked.length) throw new Error(`Not possible: ${blocked.map((r) => r.reason).join('; ')}.`);
+  const forced = plan.refusals.some((r) => r.forceable);
+  const confirmed = await ui.current.confirm(question, planText(plan), forced ? `${action} Anyway` : action);
+  return confirmed ? { force: forced } : undefined;
+}
+
+export async function guidedRecovery(context: CommandContext, node?: XenNode): Promise<RecoveryReport | undefined> {
+  const monitor = await resolvePool(context, node);
+  const first = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Probing every member of ${monitor.inventory.poolName}…` }, () => freshPlan(monitor, {}));
+  context.log.info(`[recovery] plan for ${monitor.inventory.poolName}:\n${planText(first)}`);
+  const hardBlock = blockingRefusals(first, { force: true });
+  if (hardBlock.length) {
+    void vscode.window.showWarningMessage(`No recovery for ${monitor.inventory.poolName}: ${hardBlock.map((r) => r.reason).join('; ')}.`, 'Show Log').then((c) => c && context.log.show(true));
+    return undefined;
+  }
+  // The admin may choose another survivor than the recommended one.
+  const survivors = monitor.allStatuses().filter((s) => s.health.kind === 'probed' && s.health.facts.xapi === 'running' && s.health.facts.role?.role === 'slave');
+  const candidateUuid = orCancel(
+    await ui.current.pick(
+      survivors
+        .map((s) => ({
+          label: `${s.member.uuid === first.candidate?.uuid ? '$(star-full) ' : ''}${s.member.name}`,
+          description: `${s.member.address}${s.health.kind === 'probed' && s.health.facts.emergency ? ' · emergency mode' : ''}`,
+          detail: s.member.uuid === first.candidate?.uuid ? `Recommended: ${first.candidateReasons.join('; ')}` : undefined,
+          value: s.member.uuid,
+        }))
+        .sort((a, b) => Number(b.value === first.candidate?.uuid) - Number(a.value === first.candidate?.uuid)),
+      { title: `Guided Recovery of ${monitor.inventory.poolName}: new master`, placeHolder: 'The recommended host is first' },
+    ),
+  );
+  let plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid });
+  let notInEmergency: PlanOptions['notInEmergency'];
+  if (plan.steps.some((s) => s.kind === 'restart-toolstack')) {
+    notInEmergency = orCancel(
+      await ui.current.pick<NonNullable<PlanOptions['notInEmergency']>>(
+        [
+          { label: 'Restart its toolstack first', detail: 'xe-toolstack-restart; it comes back in emergency mode because its master is gone (the runbook way)', value: 'restart-toolstack' },
+          { label: 'Transition directly', detail: 'pool-emergency-transition-to-master works without emergency mode (xapi does not check it)', value: 'transition-directly' },
+        ],
+        { title: `${plan.candidate?.name ?? 'The new master'} is not in emergency mode` },
+      ),
+    );
+    plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid, notInEmergency });
+  }
+  const options = await confirmPlan(plan, 'Run Recovery', `Recover ${monitor.inventory.poolName} with ${plan.candidate?.name ?? '?'} as the new master?`);
+  if (!options) return undefined;
+  return executePlan(context, monitor, plan, { ...options, candidateUuid, notInEmergency }, `Guided Recovery of ${monitor.inventory.poolName}`);
+}

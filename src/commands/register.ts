@@ -1,0 +1,61 @@
+import * as vscode from 'vscode';
+import { PoolBusyError } from '../core/pool/locks';
+import { UnsafeXeValueError } from '../core/xe/validate';
+import type { XenNode } from '../tree/nodes';
+import { UserCancelledError, type CommandContext } from './context';
+import { checkEmergencyMode, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
+import { openAuditLog, showLog } from './log';
+import { addPool, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters, type AddPoolArguments } from './pool';
+import { guidedRecovery } from './recovery';
+
+type Handler = (context: CommandContext, node?: XenNode) => unknown;
+
+/** The one place that maps command ids (package.json) to handlers. */
+export const COMMANDS: Record<string, Handler> = {
+  'xenPools.addPool': (context, args) => addPool(context, args as unknown as AddPoolArguments | undefined),
+  'xenPools.removePool': removePool,
+  'xenPools.refresh': refreshAll,
+  'xenPools.refreshPool': refreshPool,
+  'xenPools.refreshHost': refreshHost,
+  'xenPools.checkEmergencyMode': checkEmergencyMode,
+  'xenPools.promoteToMaster': promoteToMaster,
+  'xenPools.recoverSlaves': recoverSlaves,
+  'xenPools.showPoolParameters': showPoolParameters,
+  'xenPools.setDefaultSr': setDefaultSr,
+  'xenPools.guidedRecovery': guidedRecovery,
+  'xenPools.restartToolstack': restartToolstack,
+  'xenPools.openSshTerminal': openSshTerminal,
+  'xenPools.runXeCommand': runXeCommand,
+  'xenPools.showLog': showLog,
+  'xenPools.openAuditLog': openAuditLog,
+};
+
+/**
+ * Every handler runs inside one error boundary: a failure is logged with its stack and shown as a
+ * notification with the actions that help; nothing escapes into the extension host. The handler's
+ * result is returned so other code (and the tests) can use it.
+ */
+export function registerCommands(context: CommandContext): vscode.Disposable[] {
+  return Object.entries(COMMANDS).map(([id, handler]) =>
+    vscode.commands.registerCommand(id, async (node?: XenNode) => {
+      try {
+        return await handler(context, node);
+      } catch (error) {
+        if (error instanceof UserCancelledError) return undefined;
+        reportFailure(context, id, error, () => vscode.commands.executeCommand(id, node));
+        return undefined;
+      }
+    }),
+  );
+}
+
+function reportFailure(context: CommandContext, id: string, error: unknown, retry: () => Thenable<unknown>): void {
+  const message = error instanceof Error ? error.message : String(error);
+  context.log.error(`[${id}] ${error instanceof Error && error.stack ? error.stack : message}`);
+  const actions = error instanceof UnsafeXeValueError || error instanceof PoolBusyError ? ['Show Log'] : ['Show Log', 'Retry', 'Open Settings'];
+  void vscode.window.showErrorMessage(message, ...actions).then((choice) => {
+    if (choice === 'Show Log') context.log.show(true);
+    else if (choice === 'Retry') void retry();
+    else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'xenPools');
+  });
+}

@@ -1,0 +1,92 @@
+import type { HostRunner } from './hostAccess';
+import type { HostStatus, PoolInventory, PoolVerdict } from './model';
+import { probeHost, type ProbeOptions } from './prober';
+import { judgePool } from './verdict';
+
+/**
+ * The live picture of one pool: its remembered members, the latest probe of each, and the
+ * verdict. A refresh marks hosts "probing" at once and replaces each as its answer arrives, so a
+ * view never waits for the slowest (or a dead) host.
+ */
+export class PoolMonitor {
+  private readonly statuses = new Map<string, HostStatus>();
+  private readonly listeners: ((hostUuid: string | undefined) => void)[] = [];
+  private currentVerdict: PoolVerdict | undefined;
+  private inFlight = 0;
+
+  constructor(
+    readonly runner: HostRunner,
+    private inventoryValue: PoolInventory,
+    private readonly probeOptions: () => ProbeOptions,
+  ) {}
+
+  get inventory(): PoolInventory {
+    return this.inventoryValue;
+  }
+
+  get verdict(): PoolVerdict | undefined {
+    return this.currentVerdict;
+  }
+
+  get refreshing(): boolean {
+    return this.inFlight > 0;
+  }
+
+  status(hostUuid: string): HostStatus | undefined {
+    return this.statuses.get(hostUuid);
+  }
+
+  allStatuses(): HostStatus[] {
+    return this.inventory.members.map((member) => this.statuses.get(member.uuid) ?? { member, health: { kind: 'probing' } });
+  }
+
+  /** A listener gets the host that changed, or undefined when the pool as a whole did. Returns an unsubscribe function. */
+  onDidChange(listener: (hostUuid: string | undefined) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
+  }
+
+  /** After a rediscovery: new members appear, gone ones disappear, known ones keep their last state. */
+  replaceInventory(inventory: PoolInventory): void {
+    this.inventoryValue = inventory;
+    for (const uuid of [...this.statuses.keys()]) if (!inventory.members.some((m) => m.uuid === uuid)) this.statuses.delete(uuid);
+    this.judge();
+  }
+
+  /** Probes the given hosts (default: all) in parallel; resolves when the last answered. */
+  async refresh(hostUuids?: readonly string[]): Promise<void> {
+    const members = this.inventory.members.filter((m) => !hostUuids || hostUuids.includes(m.uuid));
+    this.inFlight++;
+    try {
+      for (const member of members) {
+        const previous = this.statuses.get(member.uuid);
+        // Keep the last known facts visible while probing; only a never-probed host shows "probing".
+        if (!previous) this.statuses.set(member.uuid, { member, health: { kind: 'probing' } });
+      }
+      this.emit(undefined);
+      await Promise.all(
+        members.map(async (member) => {
+          const status = await probeHost(this.runner, member, this.probeOptions());
+          this.statuses.set(member.uuid, status);
+          this.emit(member.uuid);
+        }),
+      );
+    } finally {
+      this.inFlight--;
+      this.judge();
+    }
+  }
+
+  private judge(): void {
+    const statuses = this.allStatuses();
+    this.currentVerdict = statuses.some((s) => s.health.kind === 'probing') ? undefined : judgePool(this.inventory, statuses);
+    this.emit(undefined);
+  }
+
+  private emit(hostUuid: string | undefined): void {
+    for (const listener of this.listeners) listener(hostUuid);
+  }
+}

@@ -1,0 +1,193 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { AuthMethod, SshSecrets } from './core/ssh/auth';
+import { HostKeyVerifier, KnownHostsFiles, PinnedHostKeys } from './core/ssh/hostKeys';
+import { SshConfigResolver } from './core/ssh/sshConfig';
+import { SshTransport } from './core/ssh/transport';
+import { HostRunner, type XeCallRecord } from './core/pool/hostAccess';
+import { PoolLocks } from './core/pool/locks';
+import type { PoolInventory } from './core/pool/model';
+import { PoolMonitor } from './core/pool/monitor';
+import { readSettings } from './settings';
+import { ui } from './ui';
+
+/** How the admin logs in to every host of one pool. Secrets are not here: they live in SecretStorage. */
+export interface PoolLogin {
+  readonly user: string;
+  readonly port?: number;
+  readonly auth: 'agent' | 'key' | 'password';
+  readonly keyFile?: string;
+}
+
+export interface StoredPool {
+  readonly inventory: PoolInventory;
+  readonly login: PoolLogin;
+}
+
+const STORE_KEY = 'xenPools.pools';
+const passwordKey = (poolUuid: string) => `xenPools.password.${poolUuid}`;
+const passphraseKey = (keyFile: string) => `xenPools.passphrase.${keyFile}`;
+
+function authMethods(login: PoolLogin): AuthMethod[] {
+  switch (login.auth) {
+    case 'agent':
+      return [{ kind: 'agent', socket: process.env.SSH_AUTH_SOCK }];
+    case 'key':
+      return [{ kind: 'key', file: login.keyFile ?? path.join(os.homedir(), '.ssh', 'id_ed25519') }];
+    case 'password':
+      return [{ kind: 'password' }, { kind: 'keyboard-interactive' }];
+  }
+}
+
+/**
+ * The pools the admin added: their remembered inventory and login (globalState), their secrets
+ * (SecretStorage), one live PoolMonitor each, and the one SSH transport they share.
+ */
+export class PoolRegistry implements vscode.Disposable {
+  readonly locks = new PoolLocks();
+  private readonly monitors = new Map<string, PoolMonitor>();
+  private readonly changed = new vscode.EventEmitter<{ poolUuid?: string; hostUuid?: string }>();
+  readonly onDidChange = this.changed.event;
+  private transportValue: SshTransport | undefined;
+  /** Logins and passwords of pools being added, by address, until their UUID is known. */
+  private readonly pending = new Map<string, { login: PoolLogin; password?: string }>();
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly onXeCall: (pool: string, call: XeCallRecord) => void,
+  ) {
+    for (const stored of this.stored()) this.startMonitor(stored);
+    context.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('xenPools')) this.resetTransport();
+      }),
+    );
+  }
+
+  get transport(): SshTransport {
+    this.transportValue ??= this.createTransport();
+    return this.transportValue;
+  }
+
+  pools(): PoolMonitor[] {
+    return [...this.monitors.values()];
+  }
+
+  monitor(poolUuid: string): PoolMonitor | undefined {
+    return this.monitors.get(poolUuid);
+  }
+
+  login(poolUuid: string): PoolLogin | undefined {
+    return this.stored().find((p) => p.inventory.poolUuid === poolUuid)?.login;
+  }
+
+  /** A runner for hosts of a pool that is still being added (discovery). */
+  pendingRunner(address: string, login: PoolLogin, password: string | undefined): HostRunner {
+    this.pending.set(address, { login, ...(password !== undefined ? { password } : {}) });
+    const runner = new HostRunner(() => this.transport, login);
+    runner.onXeCall((call) => this.onXeCall(address, call));
+    return runner;
+  }
+
+  async add(inventory: PoolInventory, login: PoolLogin, addedThrough: string): Promise<PoolMonitor> {
+    const pending = this.pending.get(addedThrough);
+    this.pending.delete(addedThrough);
+    if (pending?.password !== undefined) await this.context.secrets.store(passwordKey(inventory.poolUuid), pending.password);
+    const stored: StoredPool = { inventory, login };
+    await this.save([...this.stored().filter((p) => p.inventory.poolUuid !== inventory.poolUuid), stored]);
+    this.monitors.get(inventory.poolUuid)?.replaceInventory(inventory);
+    const monitor = this.monitors.get(inventory.poolUuid) ?? this.startMonitor(stored);
+    this.changed.fire({});
+    return monitor;
+  }
+
+  /** Remembers a rediscovered inventory (members may have changed) without touching the login. */
+  async updateInventory(inventory: PoolInventory): Promise<void> {
+    await this.save(this.stored().map((p) => (p.inventory.poolUuid === inventory.poolUuid ? { ...p, inventory } : p)));
+    this.monitors.get(inventory.poolUuid)?.replaceInventory(inventory);
+  }
+
+  async remove(poolUuid: string): Promise<void> {
+    await this.save(this.stored().filter((p) => p.inventory.poolUuid !== poolUuid));
+    await this.context.secrets.delete(passwordKey(poolUuid));
+    this.monitors.delete(poolUuid);
+    this.changed.fire({});
+  }
+
+  dispose(): void {
+    this.transportValue?.dispose();
+    this.changed.dispose();
+  }
+
+  private stored(): StoredPool[] {
+    return this.context.globalState.get<StoredPool[]>(STORE_KEY, []);
+  }
+
+  private save(pools: StoredPool[]): Thenable<void> {
+    return this.context.globalState.update(STORE_KEY, pools);
+  }
+
+  private startMonitor(stored: StoredPool): PoolMonitor {
+    const runner = new HostRunner(() => this.transport, stored.login);
+    runner.onXeCall((call) => this.onXeCall(stored.inventory.poolName, call));
+    const monitor = new PoolMonitor(runner, stored.inventory, () => ({ commandTimeoutMs: readSettings().transport.commandTimeoutMs ?? 30_000 }));
+    monitor.onDidChange((hostUuid) => this.changed.fire({ poolUuid: stored.inventory.poolUuid, ...(hostUuid ? { hostUuid } : {}) }));
+    this.monitors.set(stored.inventory.poolUuid, monitor);
+    return monitor;
+  }
+
+  private resetTransport(): void {
+    // Running commands finish on the old transport's connections; new ones use the new settings.
+    const old = this.transportValue;
+    this.transportValue = undefined;
+    setTimeout(() => old?.dispose(), 60_000).unref?.();
+  }
+
+  private loginFor(address: string): { login: PoolLogin; poolUuid?: string } | undefined {
+    const pending = this.pending.get(address);
+    if (pending) return { login: pending.login };
+    const stored = this.stored().find((p) => p.inventory.members.some((m) => m.address === address) || p.inventory.discoveredFrom === address);
+    return stored ? { login: stored.login, poolUuid: stored.inventory.poolUuid } : undefined;
+  }
+
+  private createTransport(): SshTransport {
+    const settings = readSettings();
+    const secrets: SshSecrets = {
+      password: async ({ host }) => {
+        const pending = this.pending.get(host);
+        if (pending) return pending.password;
+        const poolUuid = this.loginFor(host)?.poolUuid;
+        return poolUuid ? this.context.secrets.get(passwordKey(poolUuid)) : undefined;
+      },
+      passphrase: async (keyFile) => {
+        const stored = await this.context.secrets.get(passphraseKey(keyFile));
+        if (stored !== undefined) return stored;
+        const entered = await ui.current.input({ title: 'XenServer Pools', prompt: `Passphrase for ${keyFile}`, password: true });
+        if (entered !== undefined) await this.context.secrets.store(passphraseKey(keyFile), entered);
+        return entered;
+      },
+    };
+    const verifier = new HostKeyVerifier(
+      new KnownHostsFiles([settings.knownHostsFile]),
+      new PinnedHostKeys(path.join(this.context.globalStorageUri.fsPath, 'host-keys.json')),
+      ({ endpoint, keyType, fingerprint }) =>
+        ui.current.confirm(
+          `Trust the SSH host key of ${endpoint.host}?`,
+          `The authenticity of host ${endpoint.host}:${endpoint.port} cannot be established: it is not in ${settings.knownHostsFile} and was not trusted before.\n\n` +
+            `${keyType} key fingerprint:\n${fingerprint}\n\nCompare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_${keyType.replace(/^ssh-/, '').replace(/-.*/, '')}_key.pub on its console) before trusting it.`,
+          'Trust and Connect',
+        ),
+    );
+    return new SshTransport({
+      resolver: new SshConfigResolver(settings.readSshConfig ? undefined : '', 'root'),
+      verifier,
+      secrets,
+      authMethods: (target) => {
+        const found = this.loginFor(target.name) ?? this.loginFor(target.hostName);
+        return found ? authMethods(found.login) : [];
+      },
+      settings: settings.transport,
+    });
+  }
+}

@@ -1,0 +1,58 @@
+import * as vscode from 'vscode';
+import type { HostStatus } from '../core/pool/model';
+import type { PoolMonitor } from '../core/pool/monitor';
+import { hostFacts, hostLook, hostRole, hostState, poolLook, type Look } from './presentation';
+
+function icon(look: Look): vscode.ThemeIcon {
+  return new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
+}
+
+export class PoolNode extends vscode.TreeItem {
+  readonly kind = 'pool';
+
+  constructor(readonly monitor: PoolMonitor) {
+    const inventory = monitor.inventory;
+    super(inventory.poolName, vscode.TreeItemCollapsibleState.Expanded);
+    const look = poolLook(monitor.refreshing && !monitor.verdict ? undefined : monitor.verdict);
+    this.id = `pool:${inventory.poolUuid}`;
+    this.description = look.description;
+    this.iconPath = icon(look);
+    this.contextValue = look.contextValue;
+    const tooltip = new vscode.MarkdownString(`**${inventory.poolName}** — ${look.description}\n\n`);
+    tooltip.appendMarkdown(`UUID: \`${inventory.poolUuid}\`  \nMembers: ${inventory.members.length}  \nDiscovered: ${new Date(inventory.discoveredAt).toLocaleString()} from ${inventory.discoveredFrom}`);
+    if (monitor.verdict) tooltip.appendMarkdown(`\n\n${monitor.verdict.evidence.map((line) => `- ${line}`).join('\n')}`);
+    this.tooltip = tooltip;
+    this.accessibilityInformation = { label: `Pool ${inventory.poolName}, ${look.description}` };
+  }
+}
+
+export class HostNode extends vscode.TreeItem {
+  readonly kind = 'host';
+  readonly role: ReturnType<typeof hostRole>;
+  readonly state: ReturnType<typeof hostState>;
+
+  constructor(
+    readonly parent: PoolNode,
+    readonly status: HostStatus,
+    lastKnown: HostStatus | undefined,
+  ) {
+    super(status.member.name, vscode.TreeItemCollapsibleState.None);
+    this.role = hostRole(status, parent.monitor.inventory, lastKnown);
+    this.state = hostState(status);
+    const look = hostLook(this.role, this.state, status.member.address);
+    this.id = `host:${parent.monitor.inventory.poolUuid}:${status.member.uuid}`;
+    this.description = look.description;
+    this.iconPath = icon(look);
+    this.contextValue = look.contextValue;
+    const tooltip = new vscode.MarkdownString(`**${status.member.name}** — ${look.description}\n\n`);
+    tooltip.appendMarkdown(hostFacts(status, this.role).map(([label, value]) => `${label}: \`${value.replace(/`/g, "'")}\``).join('  \n'));
+    this.tooltip = tooltip;
+    this.accessibilityInformation = { label: `Host ${status.member.name}, ${look.description}` };
+  }
+
+  get address(): string {
+    return this.status.member.address;
+  }
+}
+
+export type XenNode = PoolNode | HostNode;

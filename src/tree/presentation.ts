@@ -1,0 +1,113 @@
+/**
+ * How pools and hosts look in the tree: labels, descriptions, icons, colours, context values.
+ * No `vscode` import, so this is unit-tested with plain mocha; the node classes only map it
+ * onto TreeItems. Icons are codicon ids and colours are theme colour ids (never hex).
+ */
+import type { HostStatus, PoolInventory, PoolVerdict } from '../core/pool/model';
+
+export type HostRole = 'master' | 'slave' | 'broken' | 'unknown';
+export type HostState = 'online' | 'emergency' | 'unreachable' | 'xapi-down' | 'probing' | 'unknown';
+export type PoolState = PoolVerdict['kind'] | 'probing';
+
+export interface Look {
+  readonly description: string;
+  readonly icon: string;
+  readonly color: string | undefined;
+  readonly contextValue: string;
+}
+
+/** The role a host has now, or last had: a dead master is still shown as the master. */
+export function hostRole(status: HostStatus, inventory: PoolInventory, lastKnown?: HostStatus): HostRole {
+  for (const s of [status, lastKnown]) {
+    if (s?.health.kind === 'probed' && s.health.facts.role) return s.health.facts.role.role;
+  }
+  if (status.health.kind === 'probing' || status.health.kind === 'unreachable') return status.member.uuid === inventory.masterUuid ? 'master' : 'slave';
+  return 'unknown';
+}
+
+export function hostState(status: HostStatus): HostState {
+  const health = status.health;
+  switch (health.kind) {
+    case 'probing':
+      return 'probing';
+    case 'unreachable':
+      return 'unreachable';
+    case 'invalid':
+      return 'unknown';
+    case 'probed':
+      if (health.facts.xapi !== 'running') return 'xapi-down';
+      if (health.facts.emergency) return 'emergency';
+      return health.facts.role ? 'online' : 'unknown';
+  }
+}
+
+/** `host:<role>:<state>`, matched in package.json by anchored regexes such as /^host:slave:(online|emergency)$/. */
+export function hostContextValue(role: HostRole, state: HostState): string {
+  return `host:${role}:${state}`;
+}
+
+export function poolContextValue(state: PoolState): string {
+  return `pool:${state}`;
+}
+
+const HOST_ICONS: Record<HostState, { icon: string; color: string | undefined }> = {
+  online: { icon: 'server', color: 'testing.iconPassed' },
+  emergency: { icon: 'warning', color: 'problemsWarningIcon.foreground' },
+  unreachable: { icon: 'debug-disconnect', color: 'problemsErrorIcon.foreground' },
+  'xapi-down': { icon: 'circle-slash', color: 'problemsErrorIcon.foreground' },
+  probing: { icon: 'loading~spin', color: undefined },
+  unknown: { icon: 'question', color: 'disabledForeground' },
+};
+
+const STATE_WORDS: Record<HostState, string | undefined> = {
+  online: undefined,
+  emergency: 'emergency mode',
+  unreachable: 'unreachable',
+  'xapi-down': 'xapi down',
+  probing: 'probing…',
+  unknown: 'unknown state',
+};
+
+export function hostLook(role: HostRole, state: HostState, address: string): Look {
+  const icon = role === 'master' && state === 'online' ? { icon: 'star-full', color: 'testing.iconPassed' } : HOST_ICONS[state];
+  const words = [role === 'unknown' ? undefined : role, STATE_WORDS[state]].filter(Boolean).join(', ');
+  return { description: `${words} · ${address}`, icon: icon.icon, color: icon.color, contextValue: hostContextValue(role, state) };
+}
+
+const POOL_LOOKS: Record<PoolState, { words: string; icon: string; color: string | undefined }> = {
+  healthy: { words: 'healthy', icon: 'pass', color: 'testing.iconPassed' },
+  'master-unreachable': { words: 'master unreachable', icon: 'error', color: 'problemsErrorIcon.foreground' },
+  emergency: { words: 'emergency', icon: 'warning', color: 'problemsWarningIcon.foreground' },
+  'split-brain': { words: 'split-brain: two masters', icon: 'error', color: 'problemsErrorIcon.foreground' },
+  ha: { words: 'HA is electing a master', icon: 'shield', color: 'problemsInfoIcon.foreground' },
+  unknown: { words: 'unknown', icon: 'question', color: 'disabledForeground' },
+  probing: { words: 'probing…', icon: 'loading~spin', color: undefined },
+};
+
+export function poolLook(verdict: PoolVerdict | undefined): Look {
+  const state: PoolState = verdict?.kind ?? 'probing';
+  const look = POOL_LOOKS[state];
+  const model = verdict?.kind === 'emergency' ? ` (${verdict.model === 'docs' ? 'all slaves' : 'some slaves'} in emergency mode)` : '';
+  return { description: `${look.words}${model}`, icon: look.icon, color: look.color, contextValue: poolContextValue(state) };
+}
+
+/** The tooltip's facts, one `label: value` pair each; the node renders them as Markdown. */
+export function hostFacts(status: HostStatus, role: HostRole): [string, string][] {
+  const facts: [string, string][] = [
+    ['UUID', status.member.uuid],
+    ['Address', status.member.address],
+    ['Role', role],
+  ];
+  const health = status.health;
+  if (health.kind === 'probed') {
+    const f = health.facts;
+    if (f.role?.role === 'slave') facts.push(['Master it points to', f.role.masterAddress]);
+    if (f.masterPortOpen !== undefined) facts.push(['Reaches its master (TCP 443)', f.masterPortOpen ? 'yes' : 'no']);
+    facts.push(['xapi', f.xapi], ['Emergency mode', f.emergency === undefined ? 'unknown' : f.emergency ? 'yes' : 'no']);
+    if (f.emergencyFailure) facts.push(['Last error', f.emergencyFailure.code]);
+    if (f.roleProblem) facts.push(['Last error', f.roleProblem]);
+  }
+  if (health.kind === 'unreachable' || health.kind === 'invalid') facts.push(['Last error', health.message]);
+  if (status.probedAt) facts.push(['Last probe', `${new Date(status.probedAt).toLocaleString()} (${status.durationMs ?? '?'} ms)`]);
+  return facts;
+}
