@@ -9,6 +9,7 @@ import { HostRunner, type XeCallRecord } from './core/pool/hostAccess';
 import { PoolLocks } from './core/pool/locks';
 import type { PoolInventory } from './core/pool/model';
 import { PoolMonitor } from './core/pool/monitor';
+import { readDeclaredPools } from './declaredPools';
 import { readSettings } from './settings';
 import { ui } from './ui';
 
@@ -23,6 +24,8 @@ export interface PoolLogin {
 export interface StoredPool {
   readonly inventory: PoolInventory;
   readonly login: PoolLogin;
+  /** Declared in settings (xenPools.pools): changed there, not by Add/Remove Pool. */
+  readonly declared?: boolean;
 }
 
 const STORE_KEY = 'xenPools.pools';
@@ -60,7 +63,8 @@ export class PoolRegistry implements vscode.Disposable {
     for (const stored of this.stored()) this.startMonitor(stored);
     context.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('xenPools')) this.resetTransport();
+        if (e.affectsConfiguration('xenPools.pools')) this.syncDeclaredPools();
+        else if (e.affectsConfiguration('xenPools')) this.resetTransport();
       }),
     );
   }
@@ -108,6 +112,10 @@ export class PoolRegistry implements vscode.Disposable {
     this.monitors.get(inventory.poolUuid)?.replaceInventory(inventory);
   }
 
+  isDeclared(poolUuid: string): boolean {
+    return this.stored().some((p) => p.inventory.poolUuid === poolUuid && p.declared);
+  }
+
   async remove(poolUuid: string): Promise<void> {
     await this.save(this.stored().filter((p) => p.inventory.poolUuid !== poolUuid));
     await this.context.secrets.delete(passwordKey(poolUuid));
@@ -120,12 +128,14 @@ export class PoolRegistry implements vscode.Disposable {
     this.changed.dispose();
   }
 
+  /** Added pools (globalState) first; a declared pool with the same UUID does not replace an added one. */
   private stored(): StoredPool[] {
-    return this.context.globalState.get<StoredPool[]>(STORE_KEY, []);
+    const added = this.context.globalState.get<StoredPool[]>(STORE_KEY, []);
+    return [...added, ...readDeclaredPools().filter((d) => !added.some((a) => a.inventory.poolUuid === d.inventory.poolUuid))];
   }
 
   private save(pools: StoredPool[]): Thenable<void> {
-    return this.context.globalState.update(STORE_KEY, pools);
+    return this.context.globalState.update(STORE_KEY, pools.filter((p) => !p.declared));
   }
 
   private startMonitor(stored: StoredPool): PoolMonitor {
@@ -135,6 +145,13 @@ export class PoolRegistry implements vscode.Disposable {
     monitor.onDidChange((hostUuid) => this.changed.fire({ poolUuid: stored.inventory.poolUuid, ...(hostUuid ? { hostUuid } : {}) }));
     this.monitors.set(stored.inventory.poolUuid, monitor);
     return monitor;
+  }
+
+  private syncDeclaredPools(): void {
+    const stored = this.stored();
+    for (const uuid of [...this.monitors.keys()]) if (!stored.some((p) => p.inventory.poolUuid === uuid)) this.monitors.delete(uuid);
+    for (const pool of stored) if (!this.monitors.has(pool.inventory.poolUuid)) void this.startMonitor(pool).refresh();
+    this.changed.fire({});
   }
 
   private resetTransport(): void {
@@ -158,7 +175,13 @@ export class PoolRegistry implements vscode.Disposable {
         const pending = this.pending.get(host);
         if (pending) return pending.password;
         const poolUuid = this.loginFor(host)?.poolUuid;
-        return poolUuid ? this.context.secrets.get(passwordKey(poolUuid)) : undefined;
+        if (!poolUuid) return undefined;
+        const stored = await this.context.secrets.get(passwordKey(poolUuid));
+        if (stored !== undefined || !this.isDeclared(poolUuid)) return stored;
+        // A pool declared in settings has no password yet: ask once, keep it in SecretStorage.
+        const entered = await ui.current.input({ title: 'XenServer Pools', prompt: `Password for the hosts of ${this.monitor(poolUuid)?.inventory.poolName ?? poolUuid}`, password: true });
+        if (entered !== undefined) await this.context.secrets.store(passwordKey(poolUuid), entered);
+        return entered;
       },
       passphrase: async (keyFile) => {
         const stored = await this.context.secrets.get(passphraseKey(keyFile));

@@ -63,6 +63,9 @@ export async function addPool(context: CommandContext, args?: AddPoolArguments):
 export async function removePool(context: CommandContext, node?: XenNode): Promise<void> {
   const monitor = await resolvePool(context, node);
   const name = monitor.inventory.poolName;
+  if (context.registry.isDeclared(monitor.inventory.poolUuid)) {
+    throw new Error(`${name} is declared in the xenPools.pools setting: remove it there.`);
+  }
   const confirmed = await ui.current.confirm(`Remove pool ${name} from the view?`, 'The remembered members and the stored password are deleted. Nothing changes on the hosts.', 'Remove');
   if (!confirmed) return;
   await context.registry.remove(monitor.inventory.poolUuid);
