@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
+import { ensureVSCode } from './ensure-vscode.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
@@ -80,6 +81,19 @@ const tiers = {
     ensureSystemPackages(['lab']);
     compileTests();
     return mocha('.mocharc.lab.json');
+  },
+  // Both run the packaged extension in code-server (a real VS Code) opened by headless chromium.
+  exthost: () => {
+    const { env } = ensureVSCode();
+    must(['npm', 'run', '--silent', 'package'], 'npm run package');
+    compileTests();
+    return mocha('.mocharc.exthost.json', { ...env, XENPOOLS_VSIX: path.join(root, 'dist', 'xenserver-pools.vsix') });
+  },
+  e2e: () => {
+    const { env } = ensureVSCode();
+    must(['npm', 'run', '--silent', 'package'], 'npm run package');
+    compileTests();
+    return mocha('.mocharc.e2e.json', { ...env, XENPOOLS_VSIX: path.join(root, 'dist', 'xenserver-pools.vsix') });
   },
 };
 

@@ -1,0 +1,137 @@
+// The exthost tier's driver (mocha --delay, see .mocharc.exthost.json). It packs the harness
+// extension, starts code-server with the product's .vsix and the harness installed and
+// XENPOOLS_EXTHOST_RUN set, opens the workbench in chromium (only that starts the extension host),
+// waits for the harness to write its results, then replays each result as a mocha test here, so the
+// counting reporter and scripts/test.mjs count them like any other tier.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { openWorkbench, repoRoot, startCodeServer } from '../support/codeServer';
+
+const RESULTS_TIMEOUT_MS = 180_000;
+const TEST_TIMEOUT_MS = 30_000;
+
+interface HarnessTest {
+  titlePath: string[];
+  state: 'passed' | 'failed' | 'skipped';
+  duration: number;
+  error?: { message: string; stack?: string };
+}
+
+interface HarnessResults {
+  passed: number;
+  failed: number;
+  skipped: number;
+  tests: HarnessTest[];
+}
+
+function packHarness(outDir: string): string {
+  const vsix = path.join(outDir, 'test-harness.vsix');
+  const vsce = spawnSync(
+    path.join(repoRoot, 'node_modules', '.bin', 'vsce'),
+    ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', vsix],
+    { cwd: path.join(repoRoot, 'test', 'exthost', 'harness'), encoding: 'utf8' },
+  );
+  if (vsce.status !== 0) throw new Error(`packing the test harness failed:\n${vsce.stdout}${vsce.stderr}`);
+  return vsix;
+}
+
+/** The extension host's own log, for when the harness never answers. */
+function extensionHostLog(userDataDir: string): string {
+  const logs = path.join(userDataDir, 'logs');
+  if (!existsSync(logs)) return '(no logs folder)';
+  const files = readdirSync(logs, { recursive: true }).map(String).filter((f) => f.endsWith('remoteexthost.log') || f.endsWith('exthost.log'));
+  return files.map((f) => `--- ${f}\n${readFileSync(path.join(logs, f), 'utf8').slice(-4000)}`).join('\n') || '(no extension host log)';
+}
+
+async function waitForResults(file: string, timeoutMs: number, describeState: () => string): Promise<HarnessResults> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`the harness wrote no results within ${timeoutMs / 1000} s\n${describeState()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as HarnessResults;
+}
+
+async function runInCodeServer(): Promise<HarnessResults> {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'xenpools-exthost-'));
+  try {
+    const productVsix = process.env.XENPOOLS_VSIX ?? path.join(repoRoot, 'dist', 'xenserver-pools.vsix');
+    const resultsFile = path.join(scratch, 'results.json');
+    const request = {
+      testsDir: path.join(repoRoot, 'out', 'test', 'exthost'),
+      mocha: path.join(repoRoot, 'node_modules', 'mocha'),
+      results: resultsFile,
+      timeout: TEST_TIMEOUT_MS,
+    };
+    const server = await startCodeServer({ extensions: [productVsix, packHarness(scratch)], env: { XENPOOLS_EXTHOST_RUN: JSON.stringify(request) } });
+    try {
+      const workbench = await openWorkbench(server);
+      try {
+        return await waitForResults(resultsFile, RESULTS_TIMEOUT_MS, () => `${server.output()}\n${extensionHostLog(server.userDataDir)}\n${workbench.pageErrors.join('\n')}`);
+      } finally {
+        await workbench.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+interface SuiteNode {
+  suites: Map<string, SuiteNode>;
+  tests: { title: string; test: HarnessTest }[];
+}
+
+function defineSuite(node: SuiteNode): void {
+  for (const { title, test } of node.tests) {
+    if (test.state === 'skipped') {
+      it.skip(title);
+    } else {
+      it(title, () => {
+        if (test.state === 'passed') return;
+        const error = new Error(test.error?.message ?? 'failed');
+        error.stack = test.error?.stack ?? error.message;
+        throw error;
+      });
+    }
+  }
+  for (const [title, child] of node.suites) describe(title, () => defineSuite(child));
+}
+
+/** Replays the harness's results as mocha tests with the same suite structure. */
+function replay(results: HarnessResults): void {
+  const root: SuiteNode = { suites: new Map(), tests: [] };
+  for (const test of results.tests) {
+    let node = root;
+    for (const suite of test.titlePath.slice(0, -1)) {
+      let child = node.suites.get(suite);
+      if (!child) node.suites.set(suite, (child = { suites: new Map(), tests: [] }));
+      node = child;
+    }
+    node.tests.push({ title: test.titlePath.at(-1) ?? '(untitled)', test });
+  }
+  describe('extension host (code-server)', () => {
+    if (results.tests.length === 0) it('runs the exthost tests', () => assert.fail('the harness ran no tests'));
+    defineSuite(root);
+  });
+}
+
+const started = Date.now();
+runInCodeServer().then(
+  (results) => {
+    console.log(`exthost: the harness reported ${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped (${((Date.now() - started) / 1000).toFixed(1)} s in code-server)`);
+    replay(results);
+  },
+  (error: unknown) => {
+    describe('extension host (code-server)', () => {
+      it('runs the exthost tests', () => {
+        throw error;
+      });
+    });
+  },
+).finally(() => run());
