@@ -13,12 +13,14 @@ export class PoolNode extends vscode.TreeItem {
   constructor(readonly monitor: PoolMonitor) {
     const inventory = monitor.inventory;
     super(inventory.poolName, vscode.TreeItemCollapsibleState.Expanded);
-    const look = poolLook(monitor.refreshing && !monitor.verdict ? undefined : monitor.verdict);
+    const look = poolLook(monitor.verdict);
     this.id = `pool:${inventory.poolUuid}`;
     this.description = look.description;
     this.iconPath = icon(look);
     this.contextValue = look.contextValue;
-    const tooltip = new vscode.MarkdownString(`**${inventory.poolName}** — ${look.description}\n\n`);
+    const verdict = monitor.verdict;
+    const model = verdict?.kind === 'emergency' ? ` (${verdict.model === 'docs' ? 'every slave entered emergency mode, as old documentation describes' : 'only some slaves are in emergency mode: current xapi enters it only when its toolstack restarts'})` : '';
+    const tooltip = new vscode.MarkdownString(`**${inventory.poolName}** — ${look.description}${model}\n\n`);
     tooltip.appendMarkdown(`UUID: \`${inventory.poolUuid}\`  \nMembers: ${inventory.members.length}  \nDiscovered: ${new Date(inventory.discoveredAt).toLocaleString()} from ${inventory.discoveredFrom}`);
     if (monitor.verdict) tooltip.appendMarkdown(`\n\n${monitor.verdict.evidence.map((line) => `- ${line}`).join('\n')}`);
     this.tooltip = tooltip;

@@ -77,7 +77,7 @@ export function hostLook(role: HostRole, state: HostState, address: string): Loo
 const POOL_LOOKS: Record<PoolState, { words: string; icon: string; color: string | undefined }> = {
   healthy: { words: 'healthy', icon: 'pass', color: 'testing.iconPassed' },
   'master-unreachable': { words: 'master unreachable', icon: 'error', color: 'problemsErrorIcon.foreground' },
-  emergency: { words: 'emergency', icon: 'warning', color: 'problemsWarningIcon.foreground' },
+  emergency: { words: 'master lost, emergency mode', icon: 'warning', color: 'problemsWarningIcon.foreground' },
   'split-brain': { words: 'split-brain: two masters', icon: 'error', color: 'problemsErrorIcon.foreground' },
   ha: { words: 'HA is electing a master', icon: 'shield', color: 'problemsInfoIcon.foreground' },
   unknown: { words: 'unknown', icon: 'question', color: 'disabledForeground' },
@@ -87,8 +87,7 @@ const POOL_LOOKS: Record<PoolState, { words: string; icon: string; color: string
 export function poolLook(verdict: PoolVerdict | undefined): Look {
   const state: PoolState = verdict?.kind ?? 'probing';
   const look = POOL_LOOKS[state];
-  const model = verdict?.kind === 'emergency' ? ` (${verdict.model === 'docs' ? 'all slaves' : 'some slaves'} in emergency mode)` : '';
-  return { description: `${look.words}${model}`, icon: look.icon, color: look.color, contextValue: poolContextValue(state) };
+  return { description: look.words, icon: look.icon, color: look.color, contextValue: poolContextValue(state) };
 }
 
 /** The tooltip's facts, one `label: value` pair each; the node renders them as Markdown. */

@@ -53,7 +53,7 @@ describe('tree presentation', () => {
   it('describes role, state and address', () => {
     assert.equal(hostLook('slave', 'emergency', '127.77.0.2').description, 'slave, emergency mode · 127.77.0.2');
     assert.equal(hostLook('master', 'unreachable', '127.77.0.1').description, 'master, unreachable · 127.77.0.1');
-    assert.equal(poolLook({ kind: 'emergency', masterAddress: undefined, model: 'code', evidence: [] }).description, 'emergency (some slaves in emergency mode)');
+    assert.equal(poolLook({ kind: 'emergency', masterAddress: undefined, model: 'code', evidence: [] }).description, 'master lost, emergency mode');
     assert.equal(poolLook(undefined).description, 'probing…');
   });
 
