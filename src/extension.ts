@@ -13,6 +13,7 @@ import { ui, vscodeUserInterface, type UserInterface } from './ui';
 export interface XenPoolsApi {
   readonly registry: PoolRegistry;
   readonly recorder: CallRecorder;
+  readonly tree: PoolsProvider;
   useUserInterface(replacement: UserInterface | undefined): void;
 }
 
@@ -31,7 +32,7 @@ export function activate(context: vscode.ExtensionContext): XenPoolsApi {
     // The first probe runs in the background: activation never waits for a host.
     void Promise.all(registry.pools().map((monitor) => monitor.refresh())).catch((error: Error) => log.error(error));
     log.info(`XenServer Pools ${String(context.extension.packageJSON.version)} activated with ${registry.pools().length} pool(s)`);
-    return { registry, recorder, useUserInterface: (replacement) => (ui.current = replacement ?? vscodeUserInterface) };
+    return { registry, recorder, tree: provider, useUserInterface: (replacement) => (ui.current = replacement ?? vscodeUserInterface) };
   } catch (error) {
     // VS Code does not tell the user when activate() throws; say it, then rethrow so the host records it.
     log.error(error instanceof Error ? error : String(error));

@@ -1,11 +1,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AuthMethod, SshSecrets } from './core/ssh/auth';
+import { noSecrets, type AuthMethod } from './core/ssh/auth';
 import { HostKeyVerifier, KnownHostsFiles, PinnedHostKeys } from './core/ssh/hostKeys';
 import { SshConfigResolver } from './core/ssh/sshConfig';
 import { SshTransport } from './core/ssh/transport';
-import { HostRunner, type XeCallRecord } from './core/pool/hostAccess';
+import { HostRunner, type PoolAccess, type XeCallRecord } from './core/pool/hostAccess';
 import { PoolLocks } from './core/pool/locks';
 import type { PoolInventory } from './core/pool/model';
 import { PoolMonitor } from './core/pool/monitor';
@@ -86,10 +86,10 @@ export class PoolRegistry implements vscode.Disposable {
     return this.stored().find((p) => p.inventory.poolUuid === poolUuid)?.login;
   }
 
-  /** A runner for hosts of a pool that is still being added (discovery). */
+  /** A runner for the hosts of a pool that is still being added (discovery): the password is held until add(). */
   pendingRunner(address: string, login: PoolLogin, password: string | undefined): HostRunner {
     this.pending.set(address, { login, ...(password !== undefined ? { password } : {}) });
-    const runner = new HostRunner(() => this.transport, login);
+    const runner = new HostRunner(() => this.transport, this.access(login, { password: async () => password }));
     runner.onXeCall((call) => this.onXeCall(address, call));
     return runner;
   }
@@ -139,7 +139,8 @@ export class PoolRegistry implements vscode.Disposable {
   }
 
   private startMonitor(stored: StoredPool): PoolMonitor {
-    const runner = new HostRunner(() => this.transport, stored.login);
+    const poolUuid = stored.inventory.poolUuid;
+    const runner = new HostRunner(() => this.transport, this.access(stored.login, { password: () => this.storedPassword(poolUuid) }));
     runner.onXeCall((call) => this.onXeCall(stored.inventory.poolName, call));
     const monitor = new PoolMonitor(runner, stored.inventory, () => ({ commandTimeoutMs: readSettings().transport.commandTimeoutMs ?? 30_000 }));
     monitor.onDidChange((hostUuid) => this.changed.fire({ poolUuid: stored.inventory.poolUuid, ...(hostUuid ? { hostUuid } : {}) }));
@@ -161,36 +162,35 @@ export class PoolRegistry implements vscode.Disposable {
     setTimeout(() => old?.dispose(), 60_000).unref?.();
   }
 
-  private loginFor(address: string): { login: PoolLogin; poolUuid?: string } | undefined {
-    const pending = this.pending.get(address);
-    if (pending) return { login: pending.login };
-    const stored = this.stored().find((p) => p.inventory.members.some((m) => m.address === address) || p.inventory.discoveredFrom === address);
-    return stored ? { login: stored.login, poolUuid: stored.inventory.poolUuid } : undefined;
+  /** How a pool's runner logs in: its auth methods, its password source, passphrases from SecretStorage. */
+  private access(login: PoolLogin, passwords: { password: () => Promise<string | undefined> }): PoolAccess {
+    return {
+      user: login.user,
+      ...(login.port ? { port: login.port } : {}),
+      auth: authMethods(login),
+      secrets: { password: passwords.password, passphrase: (keyFile) => this.passphrase(keyFile) },
+    };
+  }
+
+  private async storedPassword(poolUuid: string): Promise<string | undefined> {
+    const stored = await this.context.secrets.get(passwordKey(poolUuid));
+    if (stored !== undefined || !this.isDeclared(poolUuid)) return stored;
+    // A pool declared in settings has no password yet: ask once, keep it in SecretStorage.
+    const entered = await ui.current.input({ title: 'XenServer Pools', prompt: `Password for the hosts of ${this.monitor(poolUuid)?.inventory.poolName ?? poolUuid}`, password: true });
+    if (entered !== undefined) await this.context.secrets.store(passwordKey(poolUuid), entered);
+    return entered;
+  }
+
+  private async passphrase(keyFile: string): Promise<string | undefined> {
+    const stored = await this.context.secrets.get(passphraseKey(keyFile));
+    if (stored !== undefined) return stored;
+    const entered = await ui.current.input({ title: 'XenServer Pools', prompt: `Passphrase for ${keyFile}`, password: true });
+    if (entered !== undefined) await this.context.secrets.store(passphraseKey(keyFile), entered);
+    return entered;
   }
 
   private createTransport(): SshTransport {
     const settings = readSettings();
-    const secrets: SshSecrets = {
-      password: async ({ host }) => {
-        const pending = this.pending.get(host);
-        if (pending) return pending.password;
-        const poolUuid = this.loginFor(host)?.poolUuid;
-        if (!poolUuid) return undefined;
-        const stored = await this.context.secrets.get(passwordKey(poolUuid));
-        if (stored !== undefined || !this.isDeclared(poolUuid)) return stored;
-        // A pool declared in settings has no password yet: ask once, keep it in SecretStorage.
-        const entered = await ui.current.input({ title: 'XenServer Pools', prompt: `Password for the hosts of ${this.monitor(poolUuid)?.inventory.poolName ?? poolUuid}`, password: true });
-        if (entered !== undefined) await this.context.secrets.store(passwordKey(poolUuid), entered);
-        return entered;
-      },
-      passphrase: async (keyFile) => {
-        const stored = await this.context.secrets.get(passphraseKey(keyFile));
-        if (stored !== undefined) return stored;
-        const entered = await ui.current.input({ title: 'XenServer Pools', prompt: `Passphrase for ${keyFile}`, password: true });
-        if (entered !== undefined) await this.context.secrets.store(passphraseKey(keyFile), entered);
-        return entered;
-      },
-    };
     const verifier = new HostKeyVerifier(
       new KnownHostsFiles([settings.knownHostsFile]),
       new PinnedHostKeys(path.join(this.context.globalStorageUri.fsPath, 'host-keys.json')),
@@ -205,11 +205,9 @@ export class PoolRegistry implements vscode.Disposable {
     return new SshTransport({
       resolver: new SshConfigResolver(settings.readSshConfig ? undefined : '', 'root'),
       verifier,
-      secrets,
-      authMethods: (target) => {
-        const found = this.loginFor(target.name) ?? this.loginFor(target.hostName);
-        return found ? authMethods(found.login) : [];
-      },
+      // Every runner brings its pool's own login; a request without one gets no secrets.
+      secrets: noSecrets,
+      authMethods: () => [],
       settings: settings.transport,
     });
   }

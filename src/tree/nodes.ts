@@ -39,7 +39,8 @@ export class HostNode extends vscode.TreeItem {
     lastKnown: HostStatus | undefined,
   ) {
     super(status.member.name, vscode.TreeItemCollapsibleState.None);
-    this.role = hostRole(status, parent.monitor.inventory, lastKnown);
+    const verdict = parent.monitor.verdict;
+    this.role = hostRole(status, parent.monitor.inventory, lastKnown, verdict?.kind === 'healthy' ? verdict.masterUuid : undefined);
     this.state = hostState(status);
     const look = hostLook(this.role, this.state, status.member.address);
     this.id = `host:${parent.monitor.inventory.poolUuid}:${status.member.uuid}`;

@@ -16,13 +16,16 @@ export interface Look {
   readonly contextValue: string;
 }
 
-/** The role a host has now, or last had: a dead master is still shown as the master. */
-export function hostRole(status: HostStatus, inventory: PoolInventory, lastKnown?: HostStatus): HostRole {
-  for (const s of [status, lastKnown]) {
-    if (s?.health.kind === 'probed' && s.health.facts.role) return s.health.facts.role.role;
-  }
-  if (status.health.kind === 'probing' || status.health.kind === 'unreachable') return status.member.uuid === inventory.masterUuid ? 'master' : 'slave';
-  return 'unknown';
+/**
+ * The role a host has now, or last had: a dead master is still shown as the master — until another
+ * host is the pool's working master, when the dead one's role is no longer known.
+ */
+export function hostRole(status: HostStatus, inventory: PoolInventory, lastKnown?: HostStatus, currentMasterUuid?: string): HostRole {
+  if (status.health.kind === 'probed' && status.health.facts.role) return status.health.facts.role.role;
+  const remembered = lastKnown?.health.kind === 'probed' ? lastKnown.health.facts.role?.role : status.member.uuid === inventory.masterUuid ? 'master' : undefined;
+  if (status.health.kind === 'invalid') return 'unknown';
+  if (remembered === 'master' && currentMasterUuid && currentMasterUuid !== status.member.uuid) return 'unknown';
+  return remembered ?? (status.health.kind === 'probing' || status.health.kind === 'unreachable' ? 'slave' : 'unknown');
 }
 
 export function hostState(status: HostStatus): HostState {

@@ -1,6 +1,6 @@
 import type { ExecResult } from '../ssh/connection';
-import type { SshTargetRequest } from '../ssh/sshConfig';
-import type { RunOptions, SshTransport } from '../ssh/transport';
+import type { AuthMethod, SshSecrets } from '../ssh/auth';
+import type { HostRequest, RunOptions, SshTransport } from '../ssh/transport';
 import type { XeCommand } from '../xe/command';
 import type { XeRunner } from '../xe/operations';
 
@@ -9,6 +9,10 @@ export interface PoolAccess {
   readonly user?: string;
   readonly port?: number;
   readonly identityFiles?: readonly string[];
+  /** How to log in to every member; the transport's defaults if absent. */
+  readonly auth?: readonly AuthMethod[];
+  /** Where this pool's password and passphrases come from. */
+  readonly secrets?: SshSecrets;
 }
 
 /** One `xe` call as the log and the audit trail record it. */
@@ -28,8 +32,8 @@ export interface XeCallRecord {
 
 export type XeCallListener = (call: XeCallRecord) => void;
 
-export function sshTarget(address: string, access: PoolAccess): SshTargetRequest {
-  return { host: address, ...(access.port ? { port: access.port } : {}), ...(access.user ? { user: access.user } : {}), ...(access.identityFiles ? { identityFiles: access.identityFiles } : {}) };
+export function sshTarget(address: string, access: PoolAccess): HostRequest {
+  return { ...access, host: address };
 }
 
 /**

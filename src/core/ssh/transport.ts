@@ -27,6 +27,12 @@ export interface TransportDependencies {
   readonly settings?: Partial<TransportSettings>;
 }
 
+/** Where to run a command, and optionally how to log in there (else the transport's defaults). */
+export interface HostRequest extends SshTargetRequest {
+  readonly auth?: readonly AuthMethod[];
+  readonly secrets?: SshSecrets;
+}
+
 export interface RunOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -62,9 +68,9 @@ export class SshTransport {
     this.settings = { ...DEFAULT_TRANSPORT_SETTINGS, ...deps.settings };
   }
 
-  async run(request: SshTargetRequest, command: string, options: RunOptions = {}): Promise<ExecResult> {
+  async run(request: HostRequest, command: string, options: RunOptions = {}): Promise<ExecResult> {
     const target = await this.deps.resolver.resolve(request);
-    const connection = await this.connection(target, options.signal);
+    const connection = await this.connection(target, request, options.signal);
     return connection.exec(command, { timeoutMs: options.timeoutMs ?? this.settings.commandTimeoutMs, signal: options.signal });
   }
 
@@ -78,30 +84,30 @@ export class SshTransport {
     this.connections.clear();
   }
 
-  private connection(target: ResolvedSshTarget, signal?: AbortSignal): Promise<SshConnection> {
+  private connection(target: ResolvedSshTarget, login: HostRequest, signal?: AbortSignal): Promise<SshConnection> {
     const key = connectionKey(target);
     const existing = this.connections.get(key);
     if (existing) {
       // A settled, closed connection is replaced; a pending one is shared.
-      return existing.then((c) => (c.closed ? this.reconnect(key, existing, target, signal) : c));
+      return existing.then((c) => (c.closed ? this.reconnect(key, existing, target, login, signal) : c));
     }
-    return this.startConnect(key, target, signal);
+    return this.startConnect(key, target, login, signal);
   }
 
-  private reconnect(key: string, stale: Promise<SshConnection>, target: ResolvedSshTarget, signal?: AbortSignal): Promise<SshConnection> {
+  private reconnect(key: string, stale: Promise<SshConnection>, target: ResolvedSshTarget, login: HostRequest, signal?: AbortSignal): Promise<SshConnection> {
     if (this.connections.get(key) === stale) this.connections.delete(key);
-    return this.connection(target, signal);
+    return this.connection(target, login, signal);
   }
 
-  private startConnect(key: string, target: ResolvedSshTarget, signal?: AbortSignal): Promise<SshConnection> {
+  private startConnect(key: string, target: ResolvedSshTarget, login: HostRequest, signal?: AbortSignal): Promise<SshConnection> {
     const slots = 1 + (target.jump ? 1 : 0);
     const pending = (async () => {
       await this.acquireSlots(slots, signal);
       try {
         const connection = await SshConnection.open(target, {
           verifier: this.deps.verifier,
-          secrets: this.deps.secrets,
-          authMethods: this.deps.authMethods?.(target) ?? defaultAuthMethods(target.identityFiles),
+          secrets: login.secrets ?? this.deps.secrets,
+          authMethods: login.auth ?? this.deps.authMethods?.(target) ?? defaultAuthMethods(target.identityFiles),
           settings: this.settings,
         });
         this.openedCount++;

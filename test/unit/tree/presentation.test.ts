@@ -40,6 +40,9 @@ describe('tree presentation', () => {
     const dead: HostStatus = { member, health: { kind: 'unreachable', failure: 'refused', message: 'x' } };
     assert.equal(hostRole(dead, inventory), 'master');
     assert.equal(hostRole(dead, { ...inventory, masterUuid: 'other' }, probed({ role: { role: 'master' } })), 'master');
+    // once another host is the working master, the dead one is no longer shown as master
+    assert.equal(hostRole(dead, inventory, probed({ role: { role: 'master' } }), 'new-master-uuid'), 'unknown');
+    assert.equal(hostLook('unknown', 'unreachable', member.address).description, 'unreachable · 127.77.0.1');
   });
 
   it('gives each state a distinct codicon and a theme colour, never a hex colour', () => {
