@@ -1,0 +1,1275 @@
+/**
+ * The lab: simulated XenServer pool hosts behind real OpenSSH servers.
+ *
+ * Per host:
+ *  - its own loopback address (default 127.77.<lab>.<n>) with `sshd` on port 22 (configurable) and its own host key;
+ *    login as `root` with the lab's key or the lab's password;
+ *  - sshd runs inside the host's own mount namespace (`unshare --mount`), where the host's directory is bind-mounted
+ *    over /etc/xensource (pool.conf), /etc/xensource-inventory, /opt/xensource/bin (xe, xe-toolstack-restart; first on
+ *    PATH via sshd `SetEnv`), /etc/passwd and /etc/shadow. Every session sshd forks inherits that view, so no
+ *    per-command wrapper is needed (cheaper than the forced-command wrapper of TESTBED.md, same effect). The lab
+ *    passwd gives root the shell /bin/sh and an empty home, so no rc files run (root's bash runs pyenv: 145 ms), and a
+ *    per-host primary group id that nftables uses (`meta skgid`) to tell the hosts' outgoing packets apart;
+ *  - `xe` is a tiny bash client that sends argv to the one simulator process over loopback TCP and evals the reply
+ *    (stdout, stderr and exit code, byte-exact);
+ *  - the simulator listens on <addr>:443 while the host is on and its xapi runs (the "xapi port" for TCP checks).
+ * Faults: power off (sshd and every process of the host killed → connection refused), black hole and partitions
+ * (nftables drop rules in one table per lab), xapi down, slow host, garbage/truncated output, changed host key,
+ * changed root password.
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Durations, EmergencyModel, LabStateSnapshot, SimHost, Simulator } from './sim';
+import { XapiVersion } from './texts';
+
+export interface LabOptions {
+  /** Lab name: used for the directory, the nft table and the UUID seed. Default 'lab<third octet>'. */
+  name?: string;
+  hosts?: number;
+  model?: EmergencyModel;
+  ha?: boolean;
+  timeScale?: number;
+  version?: XapiVersion;
+  /**
+   * First three octets of the host addresses; hosts get .1, .2, … Default '127.77.1'. 'auto' claims a free
+   * 127.77.X (X in 128..254) atomically and appends -X to the name, so several processes (e.g. two engineers running
+   * the lab tests at once) never collide.
+   */
+  baseAddress?: string;
+  sshPort?: number;
+  xapiPort?: number;
+  password?: string;
+  /** Lab directory (keys, host dirs, state.json). Default <repo>/.lab/<name>. */
+  dir?: string;
+  durations?: Partial<Durations>;
+  vmsPerHost?: number;
+  /** Print progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface LabHostInfo {
+  index: number;
+  name: string;
+  uuid: string;
+  address: string;
+  sshPort: number;
+  dir: string;
+}
+
+export type FaultKind = 'poweroff' | 'poweron' | 'blackhole' | 'xapi-down' | 'slow' | 'slow-xapi' | 'garbage' | 'truncate' | 'hostkey' | 'password' | 'partition';
+export const FAULT_KINDS: FaultKind[] = ['poweroff', 'poweron', 'blackhole', 'xapi-down', 'slow', 'slow-xapi', 'garbage', 'truncate', 'hostkey', 'password', 'partition'];
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+const REGISTRY = '/run/xenlab';
+const MOUNTPOINTS: { path: string; kind: 'dir' | 'file' }[] = [
+  { path: '/etc/xensource', kind: 'dir' },
+  { path: '/etc/xensource-inventory', kind: 'file' },
+  { path: '/opt/xensource/bin', kind: 'dir' },
+];
+const GID_BASE = 470000;
+const PATH_ENV = '/opt/xensource/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+interface HostRuntime {
+  info: LabHostInfo;
+  gid: number;
+  sshd: ChildProcess | null;
+  mntNs: string | null;
+  xapiServer: net.Server | null;
+  xapiSockets: Set<net.Socket>;
+  writtenRole: string | null;
+  starting: Promise<void> | null;
+}
+
+interface Conn {
+  socket: net.Socket;
+  pid: number;
+  ac: AbortController;
+}
+
+export class Lab {
+  readonly name: string;
+  readonly dir: string;
+  readonly user = 'root';
+  readonly password: string;
+  readonly keyFile: string;
+  readonly knownHostsFile: string;
+  readonly sim: Simulator;
+  readonly hosts: HostRuntime[] = [];
+  readonly sshPort: number;
+  readonly xapiPort: number;
+  readonly baseAddress: string;
+  xePort = 0;
+  controlPort = 0;
+  /** Wall-clock ms that start() took. */
+  startMs = 0;
+  private claimedOctet: number | null = null;
+  private xeServer: net.Server | null = null;
+  private controlServer: net.Server | null = null;
+  private conns = new Set<Conn>();
+  private orphanTimer: NodeJS.Timeout | null = null;
+  private nftApplied = '';
+  private nftError: Error | null = null;
+  private stopping = false;
+  private stopped = false;
+  private persistTimer: NodeJS.Timeout | null = null;
+  private readonly log: (line: string) => void;
+  private exitHandler = (): void => this.emergencyCleanup();
+
+  private constructor(readonly opts: LabOptions) {
+    const base = opts.baseAddress ?? '127.77.1';
+    if (!/^127\.\d{1,3}\.\d{1,3}$/.test(base)) throw new Error(`baseAddress must be three octets inside 127.0.0.0/8, got ${base}`);
+    this.baseAddress = base;
+    this.name = opts.name ?? `lab${base.split('.')[2]}`;
+    if (!/^[a-z0-9_-]{1,24}$/i.test(this.name)) throw new Error(`bad lab name ${this.name}`);
+    this.dir = path.resolve(opts.dir ?? path.join(REPO, '.lab', this.name));
+    this.password = opts.password ?? 'xenlab-pw';
+    this.keyFile = path.join(this.dir, 'id_ed25519');
+    this.knownHostsFile = path.join(this.dir, 'known_hosts');
+    this.sshPort = opts.sshPort ?? 22;
+    this.xapiPort = opts.xapiPort ?? 443;
+    this.log = opts.log ?? ((): void => undefined);
+    const n = opts.hosts ?? 3;
+    if (n < 1 || n > 200) throw new Error('hosts must be 1..200');
+    const addresses = Array.from({ length: n }, (_, i) => `${base}.${i + 1}`);
+    this.sim = new Simulator({
+      name: this.name,
+      addresses,
+      model: opts.model ?? 'code',
+      ha: opts.ha ?? false,
+      timeScale: opts.timeScale ?? 1,
+      version: opts.version ?? '8.3',
+      password: this.password,
+      durations: opts.durations ?? {},
+      vmsPerHost: opts.vmsPerHost ?? 2,
+    });
+    const octet = Number(base.split('.')[2]);
+    this.sim.hosts.forEach((h) => {
+      this.hosts.push({
+        info: { index: h.index, name: h.name, uuid: h.uuid, address: h.address, sshPort: this.sshPort, dir: path.join(this.dir, 'hosts', `h${h.index}`) },
+        gid: GID_BASE + octet * 256 + h.index,
+        sshd: null,
+        mntNs: null,
+        xapiServer: null,
+        xapiSockets: new Set(),
+        writtenRole: null,
+        starting: null,
+      });
+    });
+  }
+
+  /** Starts a lab: checks system packages, writes host dirs and keys, starts the simulator and one sshd per host. */
+  static async start(opts: LabOptions = {}): Promise<Lab> {
+    const t0 = Date.now();
+    const mod = (await import(pathToFileURL(path.join(REPO, 'scripts', 'ensure-system.mjs')).href)) as { ensureSystemPackages(sets: string[]): void };
+    mod.ensureSystemPackages(['lab']);
+    if (process.getuid?.() !== 0) throw new Error('the lab needs root (mount namespaces, nftables, port 22/443 on loopback)');
+    let claimed: number | null = null;
+    if (opts.baseAddress === 'auto') {
+      claimed = claimOctet();
+      opts = { ...opts, baseAddress: `127.77.${claimed}`, name: `${opts.name ?? 'lab'}-${claimed}` };
+    }
+    let lab: Lab;
+    try {
+      lab = new Lab(opts);
+    } catch (e) {
+      if (claimed !== null) releaseOctet(claimed);
+      throw e;
+    }
+    lab.claimedOctet = claimed;
+    process.on('exit', lab.exitHandler);
+    try {
+      await lab.setUp();
+    } catch (e) {
+      await lab.stop().catch(() => undefined);
+      throw e;
+    }
+    lab.startMs = Date.now() - t0;
+    return lab;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // set-up
+
+  private async setUp(): Promise<void> {
+    withRegistryLock(() => {
+      const other = readRegistry().find((r) => r.name === this.name || r.base === this.baseAddress);
+      if (other) throw new Error(`lab ${other.name} (${other.base}) is already running (pid ${other.pid}); run 'down' first or choose another name/base`);
+      registerLab(this.name, this.baseAddress);
+      ensureMountpoints();
+    });
+    // a lab of this name that crashed may have left its nft table (its sshds died with it: pdeathsig)
+    spawnSync('nft', ['delete', 'table', 'inet', this.nftTable], { stdio: 'ignore' });
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.mkdirSync(path.join(this.dir, 'hosts'), { recursive: true });
+    await this.startServers();
+    // keys: one user key pair for the lab, one host key per host (generated in parallel)
+    await Promise.all([
+      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `xenlab-${this.name}`, '-f', this.keyFile]),
+      ...this.hosts.map(async (h) => {
+        fs.mkdirSync(path.join(h.info.dir, 'home'), { recursive: true });
+        await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', h.info.name, '-f', path.join(h.info.dir, 'ssh_host_ed25519_key')]);
+      }),
+    ]);
+    fs.copyFileSync(`${this.keyFile}.pub`, path.join(this.dir, 'authorized_keys'));
+    const shadowHash = execFileSync('openssl', ['passwd', '-6', this.password], { encoding: 'utf8' }).trim();
+    const passwd = fs.readFileSync('/etc/passwd', 'utf8');
+    const shadow = fs.readFileSync('/etc/shadow', 'utf8');
+    const known: string[] = [];
+    for (const h of this.hosts) this.writeHostFiles(h, passwd, shadow, shadowHash, known);
+    fs.writeFileSync(this.knownHostsFile, known.join(''));
+    await Promise.all(this.hosts.map((h) => this.startHost(h)));
+    this.sim.on('change', () => this.reconcile());
+    this.sim.start();
+    this.reconcile();
+    this.orphanTimer = setInterval(() => this.reapOrphans(), 250);
+    this.orphanTimer.unref();
+    this.writeLabJson();
+    this.persistNow();
+  }
+
+  private hostKnownName(h: HostRuntime): string {
+    return this.sshPort === 22 ? h.info.address : `[${h.info.address}]:${this.sshPort}`;
+  }
+
+  private writeHostFiles(h: HostRuntime, passwd: string, shadow: string, hash: string, known: string[]): void {
+    const d = h.info.dir;
+    const sh = this.sim.host(h.info.index);
+    fs.mkdirSync(path.join(d, 'etc-xensource'), { recursive: true });
+    fs.mkdirSync(path.join(d, 'bin'), { recursive: true });
+    this.writePoolConf(h, sh.role);
+    // /etc/xensource-inventory: shell-style key='value' lines (values fixed for the lab)
+    const v = this.sim.opts.version;
+    const inv = [
+      `PRIMARY_DISK='/dev/disk/by-id/lab-disk-${h.info.index}'`,
+      `PRODUCT_VERSION='${v === '8.3' ? '8.3.0' : v === '8.2' ? '8.2.1' : '7.6.0'}'`,
+      `PRODUCT_BRAND='XCP-ng'`,
+      `PRODUCT_NAME='xenenterprise'`,
+      `PLATFORM_NAME='XCP'`,
+      `BUILD_NUMBER='release/lab'`,
+      `INSTALLATION_UUID='${h.info.uuid}'`,
+      `CONTROL_DOMAIN_UUID='${sh.db.hosts[h.info.index - 1]?.controlDomainUuid ?? ''}'`,
+      `MANAGEMENT_INTERFACE='xenbr0'`,
+      `MANAGEMENT_ADDRESS_TYPE='IPv4'`,
+      `DOM0_MEM='4096'`,
+      `DOM0_VCPUS='4'`,
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(d, 'xensource-inventory'), inv);
+    // the thin clients (bash, no rc files; see README in this folder for the cost)
+    fs.writeFileSync(path.join(d, 'bin', 'xe'), clientScript('xe', h.info.index, this.xePort), { mode: 0o755 });
+    fs.writeFileSync(path.join(d, 'bin', 'xe-toolstack-restart'), clientScript('xe-toolstack-restart', h.info.index, this.xePort), { mode: 0o755 });
+    // per-host passwd/shadow: root gets /bin/sh, an empty home, a per-host primary gid, and the lab password
+    const home = path.join(d, 'home');
+    fs.writeFileSync(path.join(d, 'passwd'), passwd.replace(/^root:[^\n]*$/m, `root:x:0:${h.gid}:root:${home}:/bin/sh`));
+    fs.writeFileSync(path.join(d, 'shadow'), shadowWithRoot(shadow, hash), { mode: 0o600 });
+    fs.writeFileSync(path.join(d, 'shadow.good'), shadowWithRoot(shadow, hash), { mode: 0o600 });
+    fs.writeFileSync(
+      path.join(d, 'sshd_config'),
+      [
+        `Port ${this.sshPort}`,
+        `ListenAddress ${h.info.address}`,
+        `HostKey ${path.join(d, 'ssh_host_ed25519_key')}`,
+        'PidFile none',
+        `AuthorizedKeysFile ${path.join(this.dir, 'authorized_keys')}`,
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication yes',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        'PermitRootLogin yes',
+        'UseDNS no',
+        'PrintMotd no',
+        'PrintLastLog no',
+        'MaxStartups 256',
+        'MaxSessions 256',
+        'MaxAuthTries 10',
+        'LogLevel ERROR',
+        `SetEnv PATH=${PATH_ENV}`,
+        'Subsystem sftp internal-sftp',
+        '',
+      ].join('\n'),
+    );
+    const pub = fs.readFileSync(path.join(d, 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+    known.push(`${this.hostKnownName(h)} ${pub[0]} ${pub[1]}\n`);
+  }
+
+  private writePoolConf(h: HostRuntime, role: string): void {
+    // pool.conf holds `master` or `slave:<ip>` without a trailing newline (xapi writes the bare string).
+    const dir = path.join(h.info.dir, 'etc-xensource');
+    const tmp = path.join(dir, `.pool.conf.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, role);
+    fs.renameSync(tmp, path.join(dir, 'pool.conf'));
+    h.writtenRole = role;
+  }
+
+  /** Starts the host's sshd inside a fresh mount namespace with the host's view; resolves when it accepts. */
+  private startHost(h: HostRuntime): Promise<void> {
+    if (h.sshd) return Promise.resolve();
+    if (h.starting) return h.starting;
+    const d = h.info.dir;
+    const binds = [
+      [path.join(d, 'etc-xensource'), '/etc/xensource'],
+      [path.join(d, 'xensource-inventory'), '/etc/xensource-inventory'],
+      [path.join(d, 'bin'), '/opt/xensource/bin'],
+      [path.join(d, 'passwd'), '/etc/passwd'],
+      [path.join(d, 'shadow'), '/etc/shadow'],
+    ];
+    const script = binds.map(([src, dst]) => `mount --bind '${src}' '${dst}' || exit 97`).join('; ') + `; exec setpriv --pdeathsig KILL /usr/sbin/sshd -D -e -f '${path.join(d, 'sshd_config')}'`;
+    const logFd = fs.openSync(path.join(d, 'sshd.log'), 'a');
+    const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script], { stdio: ['ignore', logFd, logFd] });
+    fs.closeSync(logFd);
+    h.sshd = child;
+    child.on('exit', () => {
+      if (h.sshd === child) {
+        h.sshd = null;
+        h.mntNs = null;
+      }
+    });
+    h.starting = (async (): Promise<void> => {
+      const deadline = Date.now() + 10000;
+      for (;;) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`sshd for ${h.info.name} exited early; see ${path.join(d, 'sshd.log')}: ${fs.readFileSync(path.join(d, 'sshd.log'), 'utf8').slice(-400)}`);
+        }
+        if (await canConnect(h.info.address, this.sshPort)) break;
+        if (Date.now() > deadline) throw new Error(`sshd for ${h.info.name} did not start`);
+        await delay(15);
+      }
+      try {
+        h.mntNs = fs.readlinkSync(`/proc/${child.pid}/ns/mnt`);
+      } catch {
+        h.mntNs = null;
+      }
+    })().finally(() => {
+      h.starting = null;
+    });
+    return h.starting;
+  }
+
+  /** Kills the host's sshd and every process that lives in its mount namespace (its sessions). */
+  private killHost(h: HostRuntime): void {
+    const ns = h.mntNs;
+    const pids: number[] = [];
+    if (h.sshd?.pid) pids.push(h.sshd.pid);
+    if (ns) pids.push(...pidsInMountNs(ns));
+    for (const pid of new Set(pids)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    h.sshd = null;
+    h.mntNs = null;
+    this.dying.push(...pids);
+  }
+
+  private dying: number[] = [];
+
+  /** Waits until every process killed by killHost has really gone (its listening socket is closed then). */
+  private async reaped(): Promise<void> {
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      this.dying = this.dying.filter((pid) => {
+        const st = procStat(pid);
+        return st !== null && st.state !== 'Z';
+      });
+      if (this.dying.length === 0) return;
+      await delay(5);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // servers: xe clients, control, per-host xapi port
+
+  private async startServers(): Promise<void> {
+    this.xeServer = net.createServer((s) => this.onXeConnection(s));
+    this.xeServer.maxConnections = 4096;
+    await listen(this.xeServer, 0, '127.0.0.1');
+    this.xePort = (this.xeServer.address() as net.AddressInfo).port;
+    this.controlServer = net.createServer((s) => this.onControlConnection(s));
+    await listen(this.controlServer, 0, '127.0.0.1');
+    this.controlPort = (this.controlServer.address() as net.AddressInfo).port;
+  }
+
+  private onXeConnection(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    let buf = Buffer.alloc(0);
+    let done = false;
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk) => {
+      if (done) return;
+      buf = Buffer.concat([buf, chunk]);
+      const parts: string[] = [];
+      let start = 0;
+      for (let i = 0; i < buf.length; i++) {
+        if (buf[i] === 0) {
+          parts.push(buf.subarray(start, i).toString('utf8'));
+          start = i + 1;
+        }
+      }
+      // frame: program \0 host \0 pid \0 argc \0 arg1 \0 … argN \0
+      if (parts.length < 4) return;
+      const argc = Number(parts[3]);
+      if (parts.length < 4 + argc) return;
+      done = true;
+      const program = parts[0] === 'xe-toolstack-restart' ? 'xe-toolstack-restart' : 'xe';
+      const index = Number(parts[1]);
+      const pid = Number(parts[2]);
+      const argv = parts.slice(4, 4 + argc);
+      const conn: Conn = { socket, pid, ac: new AbortController() };
+      this.conns.add(conn);
+      socket.on('close', () => {
+        this.conns.delete(conn);
+        conn.ac.abort();
+      });
+      this.sim
+        .exec(index, argv, { signal: conn.ac.signal, program })
+        .then((r) => {
+          this.conns.delete(conn);
+          if (!r) return void socket.destroy();
+          socket.end(responseScript(r.stdout, r.stderr, r.code));
+        })
+        .catch(() => socket.destroy());
+    });
+  }
+
+  /** A hanging client whose SSH channel is gone is killed: no orphans. sshd does not signal non-pty sessions: when
+   * the connection drops the session is re-parented to init; when only the channel is closed (the connection stays)
+   * sshd just closes its ends of the session's pipes. Both are detected here. */
+  private reapOrphans(): void {
+    for (const c of this.conns) {
+      if (!isAlive(c.pid) || isOrphaned(c.pid) || channelClosed(c.pid)) {
+        try {
+          process.kill(c.pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+        c.ac.abort();
+        c.socket.destroy();
+        this.conns.delete(c);
+      }
+    }
+  }
+
+  private onControlConnection(socket: net.Socket): void {
+    let buf = '';
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk) => {
+      buf += chunk.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const line = buf.slice(0, nl);
+      let req: { op: string; kind?: string; host?: string; arg?: string };
+      try {
+        req = JSON.parse(line) as typeof req;
+      } catch {
+        socket.end(JSON.stringify({ ok: false, error: 'bad json' }) + '\n');
+        return;
+      }
+      void this.control(req)
+        .then((result) => socket.end(JSON.stringify({ ok: true, result }) + '\n'))
+        .catch((e: unknown) => socket.end(JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) }) + '\n'));
+    });
+  }
+
+  private async control(req: { op: string; kind?: string; host?: string; arg?: string }): Promise<unknown> {
+    switch (req.op) {
+      case 'status':
+        return { table: this.statusTable(), connect: this.connectionInfo() };
+      case 'state':
+        return this.sim.snapshot();
+      case 'fault':
+        await this.fault((req.kind ?? '') as FaultKind, req.host ?? '', req.arg);
+        return this.statusTable();
+      case 'heal':
+        await this.heal(req.host ?? '');
+        return this.statusTable();
+      case 'down':
+        setImmediate(() => void this.stop().then(() => this.emit('down')));
+        return 'stopping';
+      default:
+        throw new Error(`unknown op ${req.op}`);
+    }
+  }
+
+  private downListeners: (() => void)[] = [];
+  onDown(fn: () => void): void {
+    this.downListeners.push(fn);
+  }
+  private emit(_e: 'down'): void {
+    for (const f of this.downListeners) f();
+  }
+
+  private setXapiListener(h: HostRuntime, on: boolean): void {
+    if (on && !h.xapiServer) {
+      const srv = net.createServer((s) => {
+        // The "xapi port": accept and close (enough for a TCP reachability check).
+        h.xapiSockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => h.xapiSockets.delete(s));
+        s.setTimeout(5000, () => s.destroy());
+        s.on('data', () => s.end());
+      });
+      srv.on('error', (e) => this.log(`xapi port ${h.info.address}:${this.xapiPort}: ${e.message}`));
+      srv.listen(this.xapiPort, h.info.address);
+      h.xapiServer = srv;
+    } else if (!on && h.xapiServer) {
+      h.xapiServer.close();
+      for (const s of h.xapiSockets) s.destroy();
+      h.xapiSockets.clear();
+      h.xapiServer = null;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // reconciling the real world with the simulator state
+
+  private reconcile(): void {
+    if (this.stopping) return;
+    for (const h of this.hosts) {
+      const s = this.sim.host(h.info.index);
+      if (s.role !== h.writtenRole) this.writePoolConf(h, s.role);
+      const on = s.faults.power === 'on';
+      this.setXapiListener(h, on && s.xapi === 'running');
+      if (!on && (h.sshd || h.starting)) this.killHost(h);
+      if (on && !h.sshd && !h.starting) this.startHost(h).catch((e: unknown) => this.log(String(e)));
+    }
+    try {
+      this.applyNft();
+    } catch (e) {
+      // never crash the lab process from an event handler; the fault call that caused it reports the error
+      this.log(`nft: ${e instanceof Error ? e.message : String(e)}`);
+      this.nftError = e instanceof Error ? e : new Error(String(e));
+    }
+    this.schedulePersist();
+  }
+
+  private nftRules(): string[] {
+    const rules: string[] = [];
+    const net24 = `${this.baseAddress}.0/24`;
+    for (const h of this.hosts) {
+      const s = this.sim.host(h.info.index);
+      if (s.faults.blackhole) {
+        rules.push(`ip daddr ${h.info.address} drop`);
+        rules.push(`meta skgid ${h.gid} ip daddr ${net24} ip daddr != ${h.info.address} drop`);
+      }
+    }
+    for (const key of this.sim.partitions) {
+      const [a, b] = key.split('|').map(Number);
+      const ha = this.hosts[(a ?? 0) - 1];
+      const hb = this.hosts[(b ?? 0) - 1];
+      if (!ha || !hb) continue;
+      rules.push(`meta skgid ${ha.gid} ip daddr ${hb.info.address} drop`);
+      rules.push(`meta skgid ${hb.gid} ip daddr ${ha.info.address} drop`);
+    }
+    return rules;
+  }
+
+  private get nftTable(): string {
+    return nftTableName(this.name);
+  }
+
+  private applyNft(): void {
+    const rules = this.nftRules();
+    const text = rules.join('\n');
+    if (text === this.nftApplied) return;
+    if (rules.length === 0) {
+      spawnSync('nft', ['delete', 'table', 'inet', this.nftTable], { stdio: 'ignore' });
+    } else {
+      const script = [
+        `table inet ${this.nftTable} {}`,
+        `delete table inet ${this.nftTable}`,
+        `table inet ${this.nftTable} {`,
+        '  chain out {',
+        '    type filter hook output priority 0; policy accept;',
+        ...rules.map((r) => `    ${r}`),
+        '  }',
+        '}',
+        '',
+      ].join('\n');
+      const r = spawnSync('nft', ['-f', '-'], { input: script, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`nft failed: ${r.stderr}`);
+    }
+    this.nftApplied = text;
+    // established connections must not survive a new drop rule unnoticed: nothing to do, drop rules hit every packet
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // faults
+
+  hostByArg(id: string | number): HostRuntime {
+    const s = this.sim.findHost(id);
+    const h = s ? this.hosts[s.index - 1] : undefined;
+    if (!h) throw new Error(`no such host: ${id}`);
+    return h;
+  }
+
+  private simHost(h: HostRuntime): SimHost {
+    return this.sim.host(h.info.index);
+  }
+
+  /** Injects a fault. `arg`: delay ms for 'slow' / 'slow-xapi' (default 2000), the other host for 'partition'. */
+  async fault(kind: FaultKind, host: string | number, arg?: string): Promise<void> {
+    const h = this.hostByArg(host);
+    const s = this.simHost(h);
+    switch (kind) {
+      case 'poweroff':
+        this.sim.powerOff(s);
+        this.killHost(h);
+        await this.reaped();
+        break;
+      case 'poweron':
+        this.sim.powerOn(s);
+        break;
+      case 'blackhole':
+        this.sim.setBlackhole(s, true);
+        break;
+      case 'xapi-down':
+        this.sim.setXapiDown(s, true);
+        break;
+      case 'slow': {
+        // every SSH command is delayed: root's login shell becomes a wrapper that sleeps, then runs /bin/sh
+        const ms = arg ? Number(arg) : 2000;
+        if (!Number.isFinite(ms) || ms < 0) throw new Error('slow needs a delay in ms');
+        fs.writeFileSync(path.join(h.info.dir, 'bin', '.lab-slow-shell'), `#!/bin/sh\nsleep ${(ms / 1000).toFixed(3)}\nexec /bin/sh "$@"\n`, { mode: 0o755 });
+        this.setRootShell(h, '/opt/xensource/bin/.lab-slow-shell');
+        s.faults.sessionDelayMs = ms;
+        this.sim.markChanged();
+        break;
+      }
+      case 'slow-xapi':
+        this.sim.setSlow(s, arg ? Number(arg) : 2000);
+        break;
+      case 'garbage':
+      case 'truncate':
+        this.sim.setOutputFault(s, kind);
+        break;
+      case 'hostkey': {
+        // The host was reinstalled: new host key (the old one is kept to heal).
+        const key = path.join(h.info.dir, 'ssh_host_ed25519_key');
+        if (!fs.existsSync(`${key}.orig`)) {
+          fs.renameSync(key, `${key}.orig`);
+          fs.renameSync(`${key}.pub`, `${key}.pub.orig`);
+        } else {
+          fs.rmSync(key, { force: true });
+          fs.rmSync(`${key}.pub`, { force: true });
+        }
+        await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${h.info.name}-reinstalled`, '-f', key]);
+        s.faults.hostKeyChanged = true;
+        await this.restartSshd(h);
+        this.sim.markChanged();
+        break;
+      }
+      case 'password':
+        // root's password on that host changed: the lab password no longer works (keys still do).
+        writeInPlace(path.join(h.info.dir, 'shadow'), shadowWithRoot(fs.readFileSync(path.join(h.info.dir, 'shadow.good'), 'utf8'), execFileSync('openssl', ['passwd', '-6', `changed-${Date.now()}`], { encoding: 'utf8' }).trim()));
+        s.faults.wrongPassword = true;
+        this.sim.markChanged();
+        break;
+      case 'partition': {
+        if (!arg) throw new Error('partition needs the other host');
+        const o = this.hostByArg(arg);
+        this.sim.setPartition(s, this.simHost(o), true);
+        break;
+      }
+      default:
+        throw new Error(`unknown fault kind ${String(kind)} (known: ${FAULT_KINDS.join(', ')})`);
+    }
+    this.nftError = null;
+    this.reconcile();
+    if (this.nftError) throw this.nftError;
+    if (kind === 'poweron') await this.waitSshd(h);
+  }
+
+  /** Removes every fault of a host (powers it on, restores key/password, lifts drops and partitions involving it). */
+  async heal(host: string | number): Promise<void> {
+    const h = this.hostByArg(host);
+    const s = this.simHost(h);
+    if (s.faults.blackhole) this.sim.setBlackhole(s, false);
+    for (const key of [...this.sim.partitions]) {
+      const [a, b] = key.split('|').map(Number);
+      if (a === s.index || b === s.index) this.sim.setPartition(this.sim.host(a ?? 0), this.sim.host(b ?? 0), false);
+    }
+    if (s.faults.slowMs) this.sim.setSlow(s, 0);
+    if (s.faults.sessionDelayMs) {
+      this.setRootShell(h, '/bin/sh');
+      s.faults.sessionDelayMs = 0;
+    }
+    if (s.faults.output) this.sim.setOutputFault(s, null);
+    if (s.faults.xapiDown) this.sim.setXapiDown(s, false);
+    if (s.faults.wrongPassword) {
+      writeInPlace(path.join(h.info.dir, 'shadow'), fs.readFileSync(path.join(h.info.dir, 'shadow.good'), 'utf8'));
+      s.faults.wrongPassword = false;
+    }
+    if (s.faults.hostKeyChanged) {
+      const key = path.join(h.info.dir, 'ssh_host_ed25519_key');
+      fs.renameSync(`${key}.orig`, key);
+      fs.renameSync(`${key}.pub.orig`, `${key}.pub`);
+      s.faults.hostKeyChanged = false;
+      if (s.faults.power === 'on') await this.restartSshd(h);
+    }
+    if (s.faults.power === 'off') this.sim.powerOn(s);
+    this.sim.markChanged();
+    this.reconcile();
+    await this.waitSshd(h);
+  }
+
+  /** Rewrites root's shell in the host's passwd (bind-mounted: in place; sshd reads it at each login). */
+  private setRootShell(h: HostRuntime, shell: string): void {
+    const file = path.join(h.info.dir, 'passwd');
+    writeInPlace(file, fs.readFileSync(file, 'utf8').replace(/^(root:[^\n]*:)[^:\n]*$/m, `$1${shell}`));
+  }
+
+  private async restartSshd(h: HostRuntime): Promise<void> {
+    // sshd re-reads its host key on SIGHUP (it re-execs itself in place: same pid, same mount namespace).
+    if (h.sshd?.pid) {
+      process.kill(h.sshd.pid, 'SIGHUP');
+      await delay(50);
+      const deadline = Date.now() + 5000;
+      while (!(await canConnect(h.info.address, this.sshPort)) && Date.now() < deadline) await delay(20);
+    }
+  }
+
+  private async waitSshd(h: HostRuntime): Promise<void> {
+    if (h.starting) await h.starting;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // status, persistence
+
+  statusTable(): string {
+    const rows = [['host', 'address', 'port', 'role', 'emergency', 'xapi', 'reachability', 'faults']];
+    for (const h of this.hosts) {
+      const s = this.simHost(h);
+      const reach = s.faults.power === 'off' ? 'powered off' : s.faults.blackhole ? 'black-holed' : 'up';
+      const parts = [...this.sim.partitions].filter((k) => k.split('|').includes(String(s.index))).map((k) => `partition:${k.replace('|', '-')}`);
+      const faults = [
+        s.faults.xapiDown ? 'xapi-down' : '',
+        s.faults.sessionDelayMs ? `slow:${s.faults.sessionDelayMs}ms` : '',
+        s.faults.slowMs ? `slow-xapi:${s.faults.slowMs}ms` : '',
+        s.faults.output ?? '',
+        s.faults.hostKeyChanged ? 'hostkey' : '',
+        s.faults.wrongPassword ? 'password' : '',
+        ...parts,
+      ].filter(Boolean);
+      rows.push([s.name, s.address, String(this.sshPort), s.role, String(s.role !== 'master' && s.emergency), s.xapi, reach, faults.join(',') || '-']);
+    }
+    const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+    return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+  }
+
+  connectionInfo(): string {
+    const lines = [
+      `XenServer pool lab '${this.name}': ${this.hosts.length} hosts, emergency model '${this.sim.opts.model}', HA ${this.sim.opts.ha ? 'on' : 'off'}, xapi ${this.sim.opts.version} wording, time scale ${this.sim.opts.timeScale}`,
+      `  user:        ${this.user}`,
+      `  password:    ${this.password}`,
+      `  key file:    ${this.keyFile}`,
+      `  known_hosts: ${this.knownHostsFile}`,
+      `  hosts:       ${this.hosts.map((h) => `${h.info.name}=${h.info.address}`).join(' ')} (ssh port ${this.sshPort}, xapi port ${this.xapiPort})`,
+      `  master:      ${this.hosts[0]?.info.address ?? ''}`,
+      `  example:     ssh -i ${this.keyFile} -o UserKnownHostsFile=${this.knownHostsFile}${this.sshPort === 22 ? '' : ` -p ${this.sshPort}`} ${this.user}@${this.hosts[1]?.info.address ?? this.hosts[0]?.info.address ?? ''} xe host-is-in-emergency-mode`,
+      `  state file:  ${path.join(this.dir, 'state.json')}`,
+    ];
+    return lines.join('\n') + '\n';
+  }
+
+  private writeLabJson(): void {
+    const info = {
+      name: this.name,
+      pid: process.pid,
+      controlPort: this.controlPort,
+      xePort: this.xePort,
+      user: this.user,
+      password: this.password,
+      keyFile: this.keyFile,
+      knownHostsFile: this.knownHostsFile,
+      sshPort: this.sshPort,
+      xapiPort: this.xapiPort,
+      hosts: this.hosts.map((h) => h.info),
+    };
+    atomicWrite(path.join(this.dir, 'lab.json'), JSON.stringify(info, null, 2) + '\n');
+  }
+
+  private schedulePersist(): void {
+    if (this.persistTimer || this.stopped) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = null;
+      this.persistNow();
+    }, 10);
+  }
+
+  /** Write-to-temp + rename: readers never see a half-written state file. */
+  persistNow(): void {
+    if (this.stopped) return;
+    atomicWrite(path.join(this.dir, 'state.json'), JSON.stringify(this.sim.snapshot(), null, 1) + '\n');
+  }
+
+  state(): LabStateSnapshot {
+    return this.sim.snapshot();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // teardown
+
+  /** Stops everything this lab started: sshds and their sessions, hanging clients, listeners, nft rules. */
+  async stop(): Promise<void> {
+    if (this.stopped || this.stopping) return;
+    this.stopping = true;
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    if (this.orphanTimer) clearInterval(this.orphanTimer);
+    this.sim.stop();
+    for (const c of this.conns) {
+      try {
+        process.kill(c.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      c.socket.destroy();
+    }
+    this.conns.clear();
+    await Promise.all(this.hosts.map((h) => h.starting?.catch(() => undefined)));
+    for (const h of this.hosts) {
+      this.killHost(h);
+      this.setXapiListener(h, false);
+    }
+    spawnSync('nft', ['delete', 'table', 'inet', this.nftTable], { stdio: 'ignore' });
+    await Promise.all([this.xeServer, this.controlServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())));
+    // wait until every host process is gone
+    await this.reaped();
+    withRegistryLock(() => {
+      unregisterLab(this.name);
+      removeMountpointsIfUnused();
+    });
+    if (this.claimedOctet !== null) releaseOctet(this.claimedOctet);
+    removeRegistryIfEmpty();
+    try {
+      fs.rmSync(path.join(this.dir, 'lab.json'), { force: true });
+    } catch {
+      /* ignore */
+    }
+    this.stopped = true;
+    process.removeListener('exit', this.exitHandler);
+  }
+
+  /** Synchronous last-resort cleanup on process exit. */
+  private emergencyCleanup(): void {
+    if (this.stopped) return;
+    for (const h of this.hosts) {
+      const pids = [h.sshd?.pid ?? 0, ...(h.mntNs ? pidsInMountNs(h.mntNs) : [])];
+      for (const pid of pids) {
+        try {
+          if (pid) process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    spawnSync('nft', ['delete', 'table', 'inet', this.nftTable], { stdio: 'ignore' });
+    withRegistryLock(() => {
+      unregisterLab(this.name);
+      removeMountpointsIfUnused();
+    });
+    if (this.claimedOctet !== null) releaseOctet(this.claimedOctet);
+    removeRegistryIfEmpty();
+  }
+
+  /** Every pid that belongs to this lab's hosts right now (for tests: must be empty after stop()). */
+  livePids(): number[] {
+    const nss = this.hosts.map((h) => h.mntNs).filter((x): x is string => !!x);
+    return nss.flatMap((ns) => pidsInMountNs(ns));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// the thin client and its reply
+
+/**
+ * The per-host `xe` (and `xe-toolstack-restart`): bash without rc files, talks to the simulator over loopback TCP
+ * (/dev/tcp), sends program, host, its pid and argv NUL-separated; the reply is a tiny shell script (printf of
+ * stdout and stderr, then exit N) that it evals: byte-exact for any output without NUL bytes.
+ */
+export function clientScript(program: string, host: number, port: number): string {
+  return `#!/bin/bash
+# XenServer pool lab: ${program} for host ${host} (thin client of the lab simulator)
+{ exec 3<>/dev/tcp/127.0.0.1/${port}; } 2>/dev/null || { printf 'Error: Connection refused (calling connect )\\n' >&2; exit 1; }
+printf '%s\\0' ${program} ${host} $$ $# "$@" >&3
+IFS= read -r -d '' r <&3
+[ -n "$r" ] || { printf 'Lost connection to the server.\\n' >&2; exit 1; }
+eval "$r"
+`;
+}
+
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function responseScript(stdout: string, stderr: string, code: number): string {
+  let s = '';
+  if (stdout) s += `printf %s ${shellQuote(stdout)}\n`;
+  if (stderr) s += `printf %s ${shellQuote(stderr)} >&2\n`;
+  return s + `exit ${code}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// helpers
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('error', reject);
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err}`))));
+  });
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (v: boolean): void => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(500, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function shadowWithRoot(shadow: string, hash: string): string {
+  return shadow.replace(/^root:[^:]*:/m, `root:${hash}:`);
+}
+
+/** Bind-mounted files must be rewritten in place (a rename would leave the mount on the old inode). */
+function writeInPlace(file: string, content: string): void {
+  fs.writeFileSync(file, content);
+}
+
+export function atomicWrite(file: string, content: string): void {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, file);
+}
+
+export function pidsInMountNs(ns: string): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${e}/ns/mnt`) === ns) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function isAlive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function procStat(pid: number): { comm: string; ppid: number; state: string } | null {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = s.lastIndexOf(')');
+    const comm = s.slice(s.indexOf('(') + 1, close);
+    const rest = s.slice(close + 2).split(' ');
+    return { comm, ppid: Number(rest[1]), state: rest[0] ?? '' };
+  } catch {
+    return null;
+  }
+}
+
+/** True when no sshd process is among the ancestors of pid any more (the session's connection is gone). Clients
+ * that were not started through sshd (none in the lab) count as orphaned only when re-parented to init. */
+function isOrphaned(pid: number): boolean {
+  let p = pid;
+  for (let depth = 0; depth < 64; depth++) {
+    const st = procStat(p);
+    if (!st) return true;
+    if (st.comm.startsWith('sshd')) return false;
+    if (st.ppid <= 1) return true;
+    p = st.ppid;
+  }
+  return false;
+}
+
+function fdTargets(pid: number): Set<string> {
+  const out = new Set<string>();
+  try {
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        out.add(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+/**
+ * True when the SSH channel of the session that runs pid was closed while the connection stays open: the session's
+ * shell (the child of the per-connection sshd) still has its stdout/stderr pipes, but sshd no longer holds the other
+ * ends. Sessions with a pty (stdout is a terminal) get SIGHUP from sshd instead and are not checked.
+ */
+function channelClosed(pid: number): boolean {
+  let child = pid;
+  let p = pid;
+  for (let depth = 0; depth < 64; depth++) {
+    const st = procStat(p);
+    if (!st) return false;
+    if (st.comm.startsWith('sshd')) break;
+    child = p;
+    p = st.ppid;
+    if (p <= 1) return false;
+  }
+  if (child === p) return false;
+  let out: string;
+  let err: string;
+  try {
+    out = fs.readlinkSync(`/proc/${child}/fd/1`);
+    err = fs.readlinkSync(`/proc/${child}/fd/2`);
+  } catch {
+    return false;
+  }
+  if (!out.startsWith('pipe:') || !err.startsWith('pipe:')) return false;
+  const held = fdTargets(p);
+  return !held.has(out) && !held.has(err);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// machine-wide bookkeeping: registry of running labs and the mount points they need
+
+interface RegEntry {
+  name: string;
+  base: string;
+  pid: number;
+}
+
+function readRegistry(): RegEntry[] {
+  const dir = path.join(REGISTRY, 'labs');
+  if (!fs.existsSync(dir)) return [];
+  const out: RegEntry[] = [];
+  for (const f of fs.readdirSync(dir)) {
+    try {
+      const e = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as RegEntry;
+      if (isAlive(e.pid)) out.push(e);
+      else {
+        // a lab whose process died (SIGKILL): its sshds died with it (pdeathsig); remove its nft table
+        spawnSync('nft', ['delete', 'table', 'inet', nftTableName(e.name)], { stdio: 'ignore' });
+        fs.rmSync(path.join(dir, f), { force: true });
+      }
+    } catch {
+      /* ignore */
+    }
+  }
+  return out;
+}
+
+function registerLab(name: string, base: string): void {
+  fs.mkdirSync(path.join(REGISTRY, 'labs'), { recursive: true });
+  atomicWrite(path.join(REGISTRY, 'labs', `${name}.json`), JSON.stringify({ name, base, pid: process.pid }));
+}
+
+function unregisterLab(name: string): void {
+  try {
+    const f = path.join(REGISTRY, 'labs', `${name}.json`);
+    const e = JSON.parse(fs.readFileSync(f, 'utf8')) as RegEntry;
+    if (e.pid === process.pid) fs.rmSync(f, { force: true });
+  } catch {
+    /* ignore */
+  }
+}
+
+/** Creates the bind-mount targets that do not exist on this machine and remembers which ones the lab created. */
+function ensureMountpoints(): void {
+  fs.mkdirSync(REGISTRY, { recursive: true });
+  const createdFile = path.join(REGISTRY, 'created-mountpoints.json');
+  let created: string[] = [];
+  try {
+    created = JSON.parse(fs.readFileSync(createdFile, 'utf8')) as string[];
+  } catch {
+    /* none */
+  }
+  for (const mp of MOUNTPOINTS) {
+    if (fs.existsSync(mp.path)) continue;
+    // record the topmost missing ancestor so it can be removed again
+    let top = mp.path;
+    while (!fs.existsSync(path.dirname(top))) top = path.dirname(top);
+    if (mp.kind === 'dir') fs.mkdirSync(mp.path, { recursive: true });
+    else {
+      fs.mkdirSync(path.dirname(mp.path), { recursive: true });
+      fs.writeFileSync(mp.path, '');
+    }
+    if (!created.includes(top)) created.push(top);
+  }
+  atomicWrite(createdFile, JSON.stringify(created));
+}
+
+function removeMountpointsIfUnused(): void {
+  if (readRegistry().length > 0) return;
+  const createdFile = path.join(REGISTRY, 'created-mountpoints.json');
+  let created: string[] = [];
+  try {
+    created = JSON.parse(fs.readFileSync(createdFile, 'utf8')) as string[];
+  } catch {
+    /* the lab created none */
+  }
+  const left: string[] = [];
+  for (const p of created) {
+    try {
+      const st = fs.statSync(p);
+      // only remove what is still empty (apart from empty directories the lab created itself)
+      if (st.isDirectory()) removeEmptyTree(p);
+      else if (st.size === 0) fs.rmSync(p);
+    } catch {
+      /* already gone */
+    }
+    if (fs.existsSync(p)) left.push(p);
+  }
+  if (left.length) {
+    atomicWrite(createdFile, JSON.stringify([...new Set(left)]));
+    return;
+  }
+  fs.rmSync(createdFile, { force: true });
+}
+
+/** The registry directory goes too once no lab runs (called outside the lock, which lives inside it). */
+function removeRegistryIfEmpty(): void {
+  for (const sub of ['labs', 'claims', '']) {
+    try {
+      fs.rmdirSync(path.join(REGISTRY, sub));
+    } catch {
+      /* absent, not empty, or another lab started meanwhile */
+    }
+  }
+}
+
+/**
+ * Machine-wide lock (mkdir is atomic) around the registry and the shared mount points, so that a lab stopping in one
+ * process never removes a mount point that a lab starting in another process is about to bind over.
+ */
+function withRegistryLock<T>(fn: () => T): T {
+  fs.mkdirSync(REGISTRY, { recursive: true });
+  const lock = path.join(REGISTRY, 'lock');
+  const deadline = Date.now() + 15000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch {
+      let stale = false;
+      try {
+        const owner = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
+        stale = owner > 0 && !isAlive(owner);
+      } catch {
+        // no pid yet: stale only if the lock is old (its owner died between mkdir and write)
+        try {
+          stale = Date.now() - fs.statSync(lock).mtimeMs > 5000;
+        } catch {
+          /* lock just released */
+        }
+      }
+      if (stale) fs.rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`could not take the lab registry lock ${lock}`);
+      else Atomics.wait(pause, 0, 0, 5);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Claims a free third octet for an 'auto' lab: mkdir is atomic across processes; claims of dead processes expire. */
+function claimOctet(): number {
+  const dir = path.join(REGISTRY, 'claims');
+  fs.mkdirSync(dir, { recursive: true });
+  const inUse = new Set(readRegistry().map((r) => r.base));
+  for (let octet = 128; octet <= 254; octet++) {
+    if (inUse.has(`127.77.${octet}`)) continue;
+    const claim = path.join(dir, String(octet));
+    try {
+      fs.mkdirSync(claim);
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(fs.readFileSync(path.join(claim, 'pid'), 'utf8'));
+      } catch {
+        /* being written, or written by nobody */
+      }
+      if (owner && !isAlive(owner)) fs.rmSync(claim, { recursive: true, force: true });
+      continue;
+    }
+    fs.writeFileSync(path.join(claim, 'pid'), String(process.pid));
+    return octet;
+  }
+  throw new Error('no free 127.77.X base address for an auto lab');
+}
+
+function releaseOctet(octet: number): void {
+  fs.rmSync(path.join(REGISTRY, 'claims', String(octet)), { recursive: true, force: true });
+}
+
+export function nftTableName(labName: string): string {
+  return `xenlab_${labName.replace(/-/g, '_')}`;
+}
+
+/**
+ * Cleans up after labs whose process was killed hard: their nft tables, registry entries and (when no lab runs) the
+ * mount points. sshd and sessions of such labs are already gone (pdeathsig; clients lose their simulator socket).
+ */
+export function cleanupStale(): string[] {
+  const running = readRegistry(); // prunes dead entries and their tables
+  const keep = new Set(running.map((r) => nftTableName(r.name)));
+  const removed: string[] = [];
+  const list = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout ?? '';
+  for (const m of list.matchAll(/^table inet (xenlab_\w+)$/gm)) {
+    const t = m[1] ?? '';
+    if (t && !keep.has(t)) {
+      spawnSync('nft', ['delete', 'table', 'inet', t], { stdio: 'ignore' });
+      removed.push(`nft table ${t}`);
+    }
+  }
+  withRegistryLock(() => removeMountpointsIfUnused());
+  removeRegistryIfEmpty();
+  return removed;
+}
+
+function removeEmptyTree(dir: string): void {
+  for (const e of fs.readdirSync(dir)) {
+    const p = path.join(dir, e);
+    if (fs.statSync(p).isDirectory()) removeEmptyTree(p);
+  }
+  if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+}

@@ -1,0 +1,1051 @@
+/**
+ * The pool simulator core: one in-memory model of every simulated host and of their pool-database copies, and the
+ * server-side semantics of `xe` (notes sections A–D, checklist G). It is the single writer of the lab state: every
+ * `xe` call from every host is serialized through this object in one Node event loop, so concurrent calls cannot lose
+ * updates (the event loop is the lock); the lab persists snapshots with write-to-temp + rename.
+ *
+ * Time: every duration below is in "real" seconds and is multiplied by `timeScale` (tests use e.g. 0.02).
+ */
+import { EventEmitter } from 'node:events';
+import { ClassName, DEFAULT_LIST_FIELDS, PoolDb, RecordContext, cloneDb, createPoolDb, recordsOf } from './db';
+import { EXPENSIVE, Field, formatRecord, minimalJoin } from './printer';
+import { MASTER_UNREACHABLE_EXCEPTION, MSG, XapiError, XapiVersion, renderError, xapiError } from './texts';
+
+export type EmergencyModel = 'code' | 'docs';
+export type XapiState = 'running' | 'restarting' | 'stopped';
+export type OutputFault = 'garbage' | 'truncate' | null;
+
+export interface Durations {
+  /** Fuse before a role-changing restart (`in 10. seconds...`). */
+  fuse: number;
+  /** xapi start-up time after it was stopped (added to the fuse for role changes). */
+  startup: number;
+  /** docs model: a slave enters emergency mode this long after losing its master (D.1, "sixty seconds"). */
+  docsEmergency: number;
+  /** HA: automatic master election after the master has been lost this long (D.5, 60 s). */
+  haTimeout: number;
+  /** An emergency-mode slave retries Pool.hello this often (D.1: 5 s on a temporary error). */
+  helloRetry: number;
+  /** How long the `xe-toolstack-restart` script itself runs before printing "done.". */
+  toolstackRestart: number;
+  /** The master pushes its DB to one slave at a time, this far apart (D.1, pool_db_sync_interval 300 s). */
+  dbSync: number;
+}
+
+export const DEFAULT_DURATIONS: Durations = {
+  fuse: 10,
+  startup: 5,
+  docsEmergency: 60,
+  haTimeout: 60,
+  helloRetry: 5,
+  toolstackRestart: 3,
+  dbSync: 300,
+};
+
+export interface SimOptions {
+  name: string;
+  addresses: string[];
+  model: EmergencyModel;
+  ha: boolean;
+  timeScale: number;
+  version: XapiVersion;
+  password: string;
+  durations?: Partial<Durations>;
+  vmsPerHost?: number;
+  poolName?: string;
+  /** Tick period of the timing loop in ms (default 20). */
+  tickMs?: number;
+}
+
+export interface HostFaults {
+  power: 'on' | 'off';
+  blackhole: boolean;
+  xapiDown: boolean;
+  /** Every `xe` call on the host is delayed by this (fault `slow-xapi`). */
+  slowMs: number;
+  /** Every SSH command on the host is delayed by this (fault `slow`; applied by the lab through root's shell). */
+  sessionDelayMs: number;
+  output: OutputFault;
+  hostKeyChanged: boolean;
+  wrongPassword: boolean;
+}
+
+export interface SimHost {
+  index: number; // 1-based
+  uuid: string;
+  name: string;
+  address: string;
+  /** Content of /etc/xensource/pool.conf: `master`, `slave:<ip>` or `broken`. */
+  role: string;
+  xapi: XapiState;
+  xapiUpAt: number | null;
+  emergency: boolean;
+  emergencyError: XapiError | null;
+  /** localdb ha_armed */
+  haArmed: boolean;
+  /** This host's own copy of the pool database (possibly stale, D.1). */
+  db: PoolDb;
+  faults: HostFaults;
+  lostMasterSince: number | null;
+  nextHelloAt: number | null;
+  nextSyncAt: number | null;
+  syncCursor: number;
+  restarts: number;
+}
+
+export interface XeResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface ExecOptions {
+  signal?: AbortSignal;
+  /** 'xe' (default) or the `xe-toolstack-restart` script. */
+  program?: 'xe' | 'xe-toolstack-restart';
+}
+
+interface Parsed {
+  cmd: string;
+  params: Map<string, string>;
+  switches: Set<string>;
+  server?: string;
+  user?: string;
+  password?: string;
+}
+
+class XeFail extends Error {
+  constructor(readonly result: XeResult) {
+    super('xe failure');
+  }
+}
+
+const ok = (stdout = ''): XeResult => ({ stdout, stderr: '', code: 0 });
+const fail = (stderr: string, code = 1): XeResult => ({ stdout: '', stderr, code });
+
+/** Parameters that `*-list` ignores as filters (A.0). */
+const STANDARD_PARAMS = new Set(['server', 'username', 'password', 'port', 'minimal', 'force', 'multiple', 'all', 'params', 'database', 'host-username', 'host-password']);
+const KNOWN_SWITCHES = new Set(['--minimal', '--force', '--debug', '--debug-on-fail', '--trace', '--nossl', '--multiple', '--all', '--traceback']);
+
+interface Pending {
+  origin: number;
+  attempt: () => XeResult | null;
+  resolve: (r: XeResult | null) => void;
+  cleanup: () => void;
+}
+
+export interface SimEvent {
+  t: number;
+  host: number;
+  what: string;
+}
+
+export class Simulator extends EventEmitter {
+  readonly opts: Required<Omit<SimOptions, 'durations'>> & { durations: Durations };
+  readonly hosts: SimHost[];
+  readonly partitions = new Set<string>();
+  readonly events: SimEvent[] = [];
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private changed = false;
+  private stopped = false;
+
+  constructor(options: SimOptions) {
+    super();
+    this.opts = {
+      vmsPerHost: 2,
+      poolName: 'pool-lab',
+      tickMs: 20,
+      ...options,
+      durations: { ...DEFAULT_DURATIONS, ...(options.durations ?? {}) },
+    };
+    const db = createPoolDb({ seed: options.name, poolName: this.opts.poolName, addresses: options.addresses, ha: options.ha, vmsPerHost: this.opts.vmsPerHost });
+    const masterAddress = options.addresses[0] ?? '';
+    this.hosts = db.hosts.map((h, i) => ({
+      index: i + 1,
+      uuid: h.uuid,
+      name: h.nameLabel,
+      address: h.address,
+      role: i === 0 ? 'master' : `slave:${masterAddress}`,
+      xapi: 'running',
+      xapiUpAt: null,
+      emergency: false,
+      emergencyError: null,
+      haArmed: options.ha,
+      db: cloneDb(db),
+      faults: { power: 'on', blackhole: false, xapiDown: false, slowMs: 0, sessionDelayMs: 0, output: null, hostKeyChanged: false, wrongPassword: false },
+      lostMasterSince: null,
+      nextHelloAt: null,
+      nextSyncAt: null,
+      syncCursor: 0,
+      restarts: 0,
+    }));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // life cycle
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => this.tick(), this.opts.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const p of this.pending.splice(0)) {
+      p.cleanup();
+      p.resolve(null);
+    }
+  }
+
+  /** ms for a duration in (unscaled) seconds */
+  ms(key: keyof Durations): number {
+    return this.opts.durations[key] * this.opts.timeScale * 1000;
+  }
+
+  host(i: number): SimHost {
+    const h = this.hosts[i - 1];
+    if (!h) throw new Error(`no host ${i}`);
+    return h;
+  }
+
+  /** Finds a host by 1-based index, name-label, address or uuid. */
+  findHost(id: string | number): SimHost | undefined {
+    if (typeof id === 'number') return this.hosts[id - 1];
+    if (/^\d+$/.test(id)) return this.hosts[Number(id) - 1];
+    return this.hosts.find((h) => h.name === id || h.address === id || h.uuid === id || `h${h.index}` === id);
+  }
+
+  private byAddress(ip: string): SimHost | undefined {
+    return this.hosts.find((h) => h.address === ip);
+  }
+
+  private byUuid(uuid: string): SimHost | undefined {
+    return this.hosts.find((h) => h.uuid === uuid);
+  }
+
+  private log(host: number, what: string): void {
+    this.events.push({ t: Date.now(), host, what });
+    if (this.events.length > 500) this.events.splice(0, this.events.length - 500);
+    this.markChanged();
+  }
+
+  markChanged(): void {
+    this.changed = true;
+    setImmediate(() => this.flushChange());
+  }
+
+  private flushChange(): void {
+    if (!this.changed) return;
+    this.changed = false;
+    this.emit('change');
+    this.reevaluatePending();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // reachability
+
+  static pairKey(a: number, b: number): string {
+    return a < b ? `${a}|${b}` : `${b}|${a}`;
+  }
+
+  /** Can host a open a TCP connection to host b (both directions, network-level faults only)? */
+  reachable(a: SimHost, b: SimHost): boolean {
+    if (a === b) return a.faults.power === 'on';
+    if (a.faults.power !== 'on' || b.faults.power !== 'on') return false;
+    if (a.faults.blackhole || b.faults.blackhole) return false;
+    return !this.partitions.has(Simulator.pairKey(a.index, b.index));
+  }
+
+  masterOf(h: SimHost): SimHost | undefined {
+    if (!h.role.startsWith('slave:')) return undefined;
+    return this.byAddress(h.role.slice('slave:'.length));
+  }
+
+  /** A forwarded call from slave h can reach a working master right now. */
+  canForward(h: SimHost): boolean {
+    const m = this.masterOf(h);
+    return !!m && this.reachable(h, m) && m.xapi === 'running' && m.role === 'master';
+  }
+
+  /** Liveness of a host as the master m sees it (host-metrics-live). Real xapi needs up to 10 min to notice a
+   * dead host (D.1); the lab reports the current truth (simplification). */
+  isLiveFor(m: SimHost, uuid: string): boolean {
+    if (uuid === m.uuid) return true;
+    const h = this.byUuid(uuid);
+    if (!h) return false;
+    return h.xapi === 'running' && !h.emergency && h.role === `slave:${m.address}` && this.reachable(m, h);
+  }
+
+  private recordContext(m: SimHost): RecordContext {
+    return { version: this.opts.version, isLive: (uuid) => this.isLiveFor(m, uuid) };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // xapi life cycle
+
+  /** Stops xapi on h now; it comes back after `seconds` (unscaled) in whatever role pool.conf then says. */
+  restartXapi(h: SimHost, seconds: number, why: string): void {
+    h.xapi = 'restarting';
+    h.xapiUpAt = Date.now() + seconds * this.opts.timeScale * 1000;
+    // the emergency flag lives in xapi's memory: a stopped xapi has none; boot() decides it again
+    h.emergency = false;
+    h.emergencyError = null;
+    h.lostMasterSince = null;
+    h.nextHelloAt = null;
+    h.restarts++;
+    this.log(h.index, `xapi restart (${why}), back in ${seconds}s×${this.opts.timeScale}`);
+    this.dropPendingOf(h.index, { stdout: '', stderr: MSG.lostConnection, code: 1 });
+  }
+
+  private hello(h: SimHost, m: SimHost | undefined): XapiError | null {
+    if (!m || !this.reachable(h, m) || m.xapi !== 'running') return xapiError('INTERNAL_ERROR', MASTER_UNREACHABLE_EXCEPTION);
+    if (m.role !== 'master') {
+      // The "master" answers as a slave would to a remote login (C.1): HOST_IS_SLAVE with its own master's address.
+      return xapiError('HOST_IS_SLAVE', m.role.startsWith('slave:') ? m.role.slice(6) : '');
+    }
+    if (!m.db.hosts.some((x) => x.uuid === h.uuid)) return xapiError('HOST_UNKNOWN_TO_MASTER', h.uuid);
+    return null;
+  }
+
+  private joined(h: SimHost, m: SimHost): void {
+    h.emergency = false;
+    h.emergencyError = null;
+    h.nextHelloAt = null;
+    h.lostMasterSince = null;
+    h.db = cloneDb(m.db); // the master pushes its DB to a (re)joining slave
+    this.log(h.index, `joined master ${m.name}`);
+  }
+
+  private boot(h: SimHost): void {
+    h.xapi = 'running';
+    h.xapiUpAt = null;
+    const now = Date.now();
+    if (h.role === 'master') {
+      h.emergency = false;
+      h.emergencyError = null;
+      if (h.db.pool.master !== h.uuid) {
+        h.db.pool.master = h.uuid;
+        h.db.generation++;
+      }
+      h.nextSyncAt = now + this.ms('dbSync');
+      this.log(h.index, 'xapi up as master');
+      // D.3 / G.6: check_no_other_masters, run at every master start-up. Ask every other host of our DB whether it is
+      // master; demote ourselves if one that we can reach says so; unreachable hosts are skipped ("carry on
+      // regardless") → split-brain under a partition.
+      for (const other of h.db.hosts) {
+        const o = this.byUuid(other.uuid);
+        if (!o || o === h) continue;
+        if (this.reachable(h, o) && o.xapi === 'running' && o.role === 'master') {
+          h.role = `slave:${o.address}`;
+          this.log(h.index, `found other master ${o.name}: demoting itself`);
+          this.restartXapi(h, this.opts.durations.startup, 'check_no_other_masters');
+          return;
+        }
+      }
+      return;
+    }
+    if (h.role.startsWith('slave:')) {
+      const ip = h.role.slice(6);
+      if (ip === h.address) {
+        this.enterEmergency(h, xapiError('HOST_ITS_OWN_SLAVE'));
+        return;
+      }
+      const m = this.byAddress(ip);
+      const err = this.hello(h, m);
+      if (!err && m) {
+        this.joined(h, m);
+        this.log(h.index, `xapi up as slave of ${ip}`);
+      } else {
+        // A slave that (re)starts while its master is unreachable comes back in emergency mode (D.1, G.4).
+        this.enterEmergency(h, err ?? xapiError('HOST_STILL_BOOTING'));
+      }
+      return;
+    }
+    this.enterEmergency(h, xapiError('HOST_BROKEN'));
+  }
+
+  private enterEmergency(h: SimHost, err: XapiError): void {
+    h.emergency = true;
+    h.emergencyError = err;
+    h.nextHelloAt = Date.now() + this.ms('helloRetry');
+    this.log(h.index, `emergency mode (${err.code})`);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // timing loop
+
+  tick(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    for (const h of this.hosts) {
+      if (h.faults.power !== 'on') continue;
+      if (h.xapi === 'restarting' && h.xapiUpAt !== null && now >= h.xapiUpAt) {
+        if (h.faults.xapiDown) {
+          h.xapi = 'stopped';
+          h.xapiUpAt = null;
+          this.markChanged();
+        } else this.boot(h);
+      }
+    }
+    for (const h of this.hosts) {
+      if (h.faults.power !== 'on' || h.xapi !== 'running' || !h.role.startsWith('slave:')) continue;
+      if (h.emergency) {
+        if (h.nextHelloAt !== null && now >= h.nextHelloAt) {
+          const m = this.masterOf(h);
+          const err = h.role.slice(6) === h.address ? xapiError('HOST_ITS_OWN_SLAVE') : this.hello(h, m);
+          if (!err && m) this.joined(h, m);
+          else {
+            if (err && JSON.stringify(err) !== JSON.stringify(h.emergencyError)) {
+              h.emergencyError = err;
+              this.markChanged();
+            }
+            h.nextHelloAt = now + this.ms('helloRetry');
+          }
+        }
+        continue;
+      }
+      if (this.canForward(h)) {
+        if (h.lostMasterSince !== null) {
+          h.lostMasterSince = null;
+          this.markChanged();
+        }
+        continue;
+      }
+      if (h.lostMasterSince === null) {
+        h.lostMasterSince = now;
+        this.log(h.index, 'lost its master');
+      }
+      const lostFor = now - h.lostMasterSince;
+      if (h.haArmed) {
+        if (lostFor >= this.ms('haTimeout')) this.haElection(h);
+      } else if (this.opts.model === 'docs' && lostFor >= this.ms('docsEmergency')) {
+        this.enterEmergency(h, this.hello(h, this.masterOf(h)) ?? xapiError('HOST_STILL_BOOTING'));
+      }
+    }
+    // periodic DB push, one slave at a time (D.1)
+    for (const m of this.hosts) {
+      if (m.role !== 'master' || m.xapi !== 'running' || m.faults.power !== 'on' || m.nextSyncAt === null || now < m.nextSyncAt) continue;
+      m.nextSyncAt = now + this.ms('dbSync');
+      const slaves = this.hosts.filter((s) => s !== m && this.isLiveFor(m, s.uuid));
+      if (slaves.length === 0) continue;
+      const s = slaves[m.syncCursor % slaves.length];
+      m.syncCursor++;
+      if (s && s.db.generation !== m.db.generation) {
+        s.db = cloneDb(m.db);
+        this.log(s.index, `db synced from ${m.name}`);
+      }
+    }
+    this.reevaluatePending();
+  }
+
+  /** D.5: HA master election among the survivors h can reach; the lowest index wins. (Simplification: no quorum
+   * arithmetic and no self-fencing of an isolated old master — it would reboot in real HA.) */
+  private haElection(h: SimHost): void {
+    const lost = this.masterOf(h);
+    const group = this.hosts.filter((x) => x !== lost && x.faults.power === 'on' && x.xapi === 'running' && x.haArmed && this.reachable(h, x) && x.role !== 'master');
+    const winner = group.sort((a, b) => a.index - b.index)[0];
+    if (!winner) return;
+    this.log(winner.index, 'HA: elected new master');
+    winner.role = 'master';
+    this.restartXapi(winner, this.opts.durations.startup, 'HA failover: become master');
+    for (const x of group) {
+      if (x === winner) continue;
+      x.role = `slave:${winner.address}`;
+      this.restartXapi(x, this.opts.durations.startup, 'HA failover: new master');
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // faults (the lab layer adds the real-world side: sshd, nftables, listeners)
+
+  powerOff(h: SimHost): void {
+    h.faults.power = 'off';
+    h.xapi = 'stopped';
+    h.xapiUpAt = null;
+    h.emergency = false;
+    h.emergencyError = null;
+    this.dropPendingOf(h.index, null);
+    this.log(h.index, 'powered off');
+  }
+
+  powerOn(h: SimHost): void {
+    if (h.faults.power === 'on') return;
+    h.faults.power = 'on';
+    this.log(h.index, 'powered on');
+    this.restartXapi(h, this.opts.durations.startup, 'boot');
+  }
+
+  setXapiDown(h: SimHost, down: boolean): void {
+    h.faults.xapiDown = down;
+    if (down) {
+      h.xapi = 'stopped';
+      h.xapiUpAt = null;
+      h.emergency = false;
+      h.emergencyError = null;
+      this.dropPendingOf(h.index, { stdout: '', stderr: MSG.lostConnection, code: 1 });
+      this.log(h.index, 'xapi stopped');
+    } else if (h.xapi === 'stopped' && h.faults.power === 'on') {
+      this.restartXapi(h, this.opts.durations.startup, 'xapi started');
+    }
+  }
+
+  setBlackhole(h: SimHost, on: boolean): void {
+    h.faults.blackhole = on;
+    this.log(h.index, on ? 'black-holed' : 'black hole removed');
+  }
+
+  setPartition(a: SimHost, b: SimHost, on: boolean): void {
+    const k = Simulator.pairKey(a.index, b.index);
+    if (on) this.partitions.add(k);
+    else this.partitions.delete(k);
+    this.log(a.index, `${on ? 'partitioned from' : 'partition healed with'} ${b.name}`);
+  }
+
+  setSlow(h: SimHost, ms: number): void {
+    h.faults.slowMs = ms;
+    this.log(h.index, `slow ${ms} ms`);
+  }
+
+  setOutputFault(h: SimHost, f: OutputFault): void {
+    h.faults.output = f;
+    this.log(h.index, `output fault ${f ?? 'none'}`);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // pending (hanging) calls
+
+  private dropPendingOf(origin: number, result: XeResult | null): void {
+    const keep: Pending[] = [];
+    for (const p of this.pending) {
+      if (p.origin === origin) {
+        p.cleanup();
+        p.resolve(result);
+      } else keep.push(p);
+    }
+    this.pending = keep;
+  }
+
+  pendingCount(): number {
+    return this.pending.length;
+  }
+
+  private reevaluatePending(): void {
+    if (this.pending.length === 0) return;
+    const keep: Pending[] = [];
+    for (const p of this.pending) {
+      let r: XeResult | null;
+      try {
+        r = p.attempt();
+      } catch (e) {
+        r = e instanceof XeFail ? e.result : fail(renderError(xapiError('INTERNAL_ERROR', String(e)), this.opts.version));
+      }
+      if (r) {
+        p.cleanup();
+        p.resolve(r);
+      } else keep.push(p);
+    }
+    this.pending = keep;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // xe entry point
+
+  /**
+   * Runs one `xe` (or `xe-toolstack-restart`) invocation on host `index`. Resolves with the output, or with null if
+   * the call was abandoned (caller aborted, host powered off, lab stopped) — the client then just loses its
+   * connection. A forwarded call whose master is unreachable stays pending (C.1).
+   */
+  async exec(index: number, argv: string[], options: ExecOptions = {}): Promise<XeResult | null> {
+    const h = this.host(index);
+    if (h.faults.slowMs > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, h.faults.slowMs);
+        options.signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      if (options.signal?.aborted) return null;
+    }
+    const r = await this.execInner(h, argv, options);
+    if (!r || !h.faults.output) return r;
+    return mangle(r, h.faults.output);
+  }
+
+  private execInner(h: SimHost, argv: string[], options: ExecOptions): Promise<XeResult | null> {
+    if (h.faults.power !== 'on') return Promise.resolve(null);
+    if (options.program === 'xe-toolstack-restart') return this.toolstackRestart(h, options.signal);
+    if (argv.length === 0) return Promise.resolve({ stdout: '', stderr: MSG.usage, code: 0 });
+    if (h.xapi !== 'running') return Promise.resolve(fail(MSG.connectionRefused));
+    let attempt: () => XeResult | null;
+    try {
+      const p = parseArgs(argv);
+      attempt = this.plan(h, p);
+    } catch (e) {
+      if (e instanceof XeFail) return Promise.resolve(e.result);
+      throw e;
+    }
+    return this.runOrPark(h, attempt, options.signal);
+  }
+
+  private runOrPark(h: SimHost, attempt: () => XeResult | null, signal?: AbortSignal): Promise<XeResult | null> {
+    const first = this.safeAttempt(attempt);
+    if (first) return Promise.resolve(first);
+    return new Promise((resolve) => {
+      const onAbort = (): void => {
+        this.pending = this.pending.filter((x) => x !== entry);
+        resolve(null);
+      };
+      const entry: Pending = {
+        origin: h.index,
+        attempt,
+        resolve,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      };
+      if (signal?.aborted) return resolve(null);
+      signal?.addEventListener('abort', onAbort);
+      this.pending.push(entry);
+    });
+  }
+
+  private safeAttempt(attempt: () => XeResult | null): XeResult | null {
+    try {
+      const r = attempt();
+      if (r) this.markChanged();
+      return r;
+    } catch (e) {
+      if (e instanceof XeFail) return e.result;
+      return fail(renderError(xapiError('INTERNAL_ERROR', String(e)), this.opts.version));
+    }
+  }
+
+  private async toolstackRestart(h: SimHost, signal?: AbortSignal): Promise<XeResult | null> {
+    // The script stops xapi and starts it again (it also brings back a crashed xapi).
+    h.faults.xapiDown = false;
+    this.restartXapi(h, this.opts.durations.startup, 'xe-toolstack-restart');
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.ms('toolstackRestart'));
+      signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    return signal?.aborted ? null : ok(MSG.toolstackRestart);
+  }
+
+  /** Decides how a parsed call runs; returns an attempt function (null result = hang, retried on every change). */
+  private plan(h: SimHost, p: Parsed): () => XeResult | null {
+    const v = this.opts.version;
+    if (p.server !== undefined) return this.planRemote(h, p);
+    const local = LOCAL_COMMANDS[p.cmd];
+    if (local) return () => local(this, h, p);
+    const fwd = FORWARDED_COMMANDS[p.cmd];
+    if (!fwd) throw new XeFail(fail(MSG.unknownCommand(p.cmd)));
+    return () => {
+      if (h.faults.power !== 'on') return null;
+      if (h.xapi !== 'running') return fail(MSG.lostConnection);
+      if (h.role === 'master') return fwd(this, h, p);
+      if (h.emergency && h.emergencyError) return fail(renderError(h.emergencyError, v));
+      if (h.role === 'broken') return fail(renderError(xapiError('HOST_BROKEN'), v));
+      // C.1: forwarded to the master; while it cannot be reached the call blocks (master_connection retries forever).
+      const m = this.masterOf(h);
+      if (m && this.canForward(h)) return fwd(this, m, p);
+      return null;
+    };
+  }
+
+  /** `xe -s <addr> -u root -pw …`: a remote API login over TLS (C.1, F). */
+  private planRemote(h: SimHost, p: Parsed): () => XeResult | null {
+    const v = this.opts.version;
+    const server = p.server ?? '';
+    const t = server === 'localhost' || server === '127.0.0.1' ? h : this.hosts.find((x) => x.address === server || x.name === server);
+    if (!t) throw new XeFail(fail(MSG.connectionRefused));
+    const cmdLocal = LOCAL_COMMANDS[p.cmd];
+    const cmdFwd = FORWARDED_COMMANDS[p.cmd];
+    if (!cmdLocal && !cmdFwd) throw new XeFail(fail(MSG.unknownCommand(p.cmd)));
+    return () => {
+      if (t.faults.power !== 'on') return fail(MSG.connectionRefused);
+      if (!this.reachable(h, t)) return null; // black hole / partition: the TLS connect hangs
+      if (t.xapi !== 'running') return fail(MSG.connectionRefused);
+      if (p.password === undefined) return fail(MSG.credentialsNeeded);
+      if (p.password !== this.opts.password || t.faults.wrongPassword) return fail(MSG.authFailed);
+      // Remote logins to a slave fail at once with HOST_IS_SLAVE, even when its master is dead (C.1).
+      if (t.role !== 'master') return fail(renderError(xapiError('HOST_IS_SLAVE', t.role.startsWith('slave:') ? t.role.slice(6) : ''), v));
+      if (cmdLocal) return cmdLocal(this, t, p);
+      return cmdFwd ? cmdFwd(this, t, p) : null;
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // operations used by the command table
+
+  ctxFor(m: SimHost): RecordContext {
+    return this.recordContext(m);
+  }
+
+  resolveAddress(addr: string): string | null {
+    const hit = this.hosts.find((x) => x.address === addr || x.name === addr || x.db.hosts.some((d) => d.hostname === addr && d.address === x.address));
+    if (hit) return hit.address;
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(addr)) return addr;
+    return null;
+  }
+
+  /** Pool.emergency_reset_master on host t (A.4). Returns false if it was a no-op. */
+  resetMaster(t: SimHost, ip: string): boolean {
+    if (t.haArmed) throw new XeFail(fail(renderError(xapiError('HA_IS_ENABLED'), this.opts.version)));
+    if (t.role === `slave:${ip}`) return false;
+    t.role = `slave:${ip}`;
+    this.restartXapi(t, this.opts.durations.fuse + this.opts.durations.startup, `become slave of ${ip}`);
+    return true;
+  }
+
+  becomeMaster(t: SimHost, why: string): void {
+    t.role = 'master';
+    this.restartXapi(t, this.opts.durations.fuse + this.opts.durations.startup, why);
+  }
+
+  render(err: XapiError): string {
+    return renderError(err, this.opts.version);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // snapshot
+
+  snapshot(): LabStateSnapshot {
+    return {
+      name: this.opts.name,
+      version: this.opts.version,
+      model: this.opts.model,
+      ha: this.opts.ha,
+      timeScale: this.opts.timeScale,
+      durations: this.opts.durations,
+      partitions: [...this.partitions],
+      pendingCalls: this.pending.length,
+      updatedAt: new Date().toISOString(),
+      hosts: this.hosts.map((h) => ({
+        index: h.index,
+        uuid: h.uuid,
+        name: h.name,
+        address: h.address,
+        role: h.role,
+        xapi: h.xapi,
+        emergency: h.emergency,
+        emergencyError: h.emergencyError,
+        haArmed: h.haArmed,
+        faults: { ...h.faults },
+        restarts: h.restarts,
+        db: h.db,
+      })),
+    };
+  }
+}
+
+export interface LabStateSnapshot {
+  name: string;
+  version: XapiVersion;
+  model: EmergencyModel;
+  ha: boolean;
+  timeScale: number;
+  durations: Durations;
+  partitions: string[];
+  pendingCalls: number;
+  updatedAt: string;
+  hosts: {
+    index: number;
+    uuid: string;
+    name: string;
+    address: string;
+    role: string;
+    xapi: XapiState;
+    emergency: boolean;
+    emergencyError: XapiError | null;
+    haArmed: boolean;
+    faults: HostFaults;
+    restarts: number;
+    db: PoolDb;
+  }[];
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// argument parsing (A.0, F)
+
+export function parseArgs(argv: string[]): Parsed {
+  const p: Parsed = { cmd: '', params: new Map(), switches: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    const next = (): string => {
+      const n = argv[++i];
+      if (n === undefined) throw new XeFail(fail(`Syntax error: ${a} needs an argument\n${MSG.usageLine}`));
+      return n;
+    };
+    if (a === '-s' || a === '-h') p.server = next();
+    else if (a === '-u') p.user = next();
+    else if (a === '-pw') p.password = next();
+    else if (a === '-p' || a === '-pwf') next();
+    else if (a.startsWith('--')) {
+      if (!KNOWN_SWITCHES.has(a)) throw new XeFail(fail(MSG.unknownSwitch(a)));
+      p.switches.add(a.slice(2));
+    } else if (!p.cmd && !a.includes('=')) p.cmd = a;
+    else {
+      const eq = a.indexOf('=');
+      if (eq < 0) continue; // stray word: ignored
+      p.params.set(a.slice(0, eq), a.slice(eq + 1));
+    }
+  }
+  if (!p.cmd) throw new XeFail({ stdout: '', stderr: MSG.usage, code: 0 });
+  return p;
+}
+
+function need(p: Parsed, name: string): string {
+  const v = p.params.get(name);
+  if (v === undefined) throw new XeFail(fail(MSG.requiredParam(name)));
+  return v;
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// output faults
+
+function mangle(r: XeResult, f: Exclude<OutputFault, null>): XeResult {
+  if (f === 'truncate') {
+    // Output cut off in the middle of a line (no trailing newline), as if the connection dropped.
+    let cut = r.stdout.length > 1 ? Math.max(1, Math.floor(r.stdout.length / 2)) : 0;
+    while (cut > 1 && r.stdout[cut - 1] === '\n') cut--;
+    return { stdout: r.stdout.slice(0, cut), stderr: r.stderr.slice(0, Math.floor(r.stderr.length / 2)), code: r.code };
+  }
+  const junk = 'uuid ( RO\u0007\u001b[2J\u00ff\u00fe%*@!# : \tmaster; ;:;';
+  let s = '';
+  const n = Math.max(24, r.stdout.length);
+  for (let i = 0; i < n; i++) s += junk[(i * 7 + r.stdout.length) % junk.length];
+  return { stdout: s + '\n', stderr: r.stderr, code: r.code };
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// commands
+
+type Cmd = (sim: Simulator, h: SimHost, p: Parsed) => XeResult | null;
+
+function haCheck(sim: Simulator, h: SimHost): void {
+  if (h.haArmed) throw new XeFail(fail(sim.render(xapiError('HA_IS_ENABLED'))));
+}
+
+/** Neverforward + local-session commands (A.1, A.2, A.4, C.1): always run on the host you are logged into. */
+const LOCAL_COMMANDS: Record<string, Cmd> = {
+  'host-is-in-emergency-mode': (_sim, h, p) => {
+    if (p.switches.has('minimal')) return ok('\n'); // PMsg dropped in --minimal mode (A.1 quirk)
+    return ok(`${h.role !== 'master' && h.emergency}\n`);
+  },
+  'pool-emergency-transition-to-master': (sim, h, p) => {
+    haCheck(sim, h);
+    // xapi does NOT check emergency mode (A.2).
+    if (h.role === 'master' && !p.switches.has('force')) return ok(MSG.alreadyMaster);
+    sim.becomeMaster(h, 'pool-emergency-transition-to-master');
+    return ok(MSG.transitionToMaster);
+  },
+  'pool-emergency-reset-master': (sim, h, p) => {
+    const addr = need(p, 'master-address');
+    haCheck(sim, h);
+    const ip = sim.resolveAddress(addr);
+    // Rendering of an unresolvable address is unconfirmed (A.4); we use the INTERNAL_ERROR block.
+    if (!ip) return fail(sim.render(xapiError('INTERNAL_ERROR', `Couldn't resolve hostname: ${addr}`)));
+    sim.resetMaster(h, ip); // a no-op when already slave of that IP, but the message is printed anyway
+    return ok(MSG.becomeSlave(addr));
+  },
+  'host-emergency-ha-disable': (sim, h, p) => {
+    if (!p.switches.has('force')) return fail(MSG.mustForce);
+    if (h.haArmed) {
+      h.haArmed = false;
+      sim.markChanged();
+    }
+    return ok('');
+  },
+  'host-emergency-management-reconfigure': (sim, h, p) => {
+    need(p, 'interface');
+    if (!h.emergency) return fail(sim.render(xapiError('POOL_NOT_IN_EMERGENCY_MODE')));
+    return ok('');
+  },
+};
+
+function listCmd(cls: ClassName): Cmd {
+  return (sim, m, p) => {
+    const recs = recordsOf(cls, m.db, sim.ctxFor(m));
+    const filters = [...p.params.entries()].filter(([k]) => !STANDARD_PARAMS.has(k));
+    let rows = recs;
+    for (const [k, val] of filters) {
+      const known = recs[0]?.fields.some((f) => f.name === k) ?? true;
+      if (!known) return fail(MSG.unknownField(k));
+      rows = rows.filter((r) => r.fields.find((f) => f.name === k)?.value === val);
+    }
+    const paramsArg = p.params.get('params');
+    const all = paramsArg === 'all';
+    const wanted = all ? null : new Set((paramsArg ?? DEFAULT_LIST_FIELDS[cls].join(',')).split(','));
+    const selected = rows.map((r) =>
+      r.fields
+        .filter((f) => !f.hidden && (wanted === null || wanted.has(f.name)))
+        .map((f): Field => (all && f.expensive ? { ...f, value: EXPENSIVE } : f)),
+    );
+    if (p.switches.has('minimal')) return ok(minimalJoin(selected.map((fs) => fs[0]?.value ?? '')));
+    return ok(selected.map(formatRecord).join(''));
+  };
+}
+
+function findRecord(sim: Simulator, cls: ClassName, m: SimHost, p: Parsed): Field[] {
+  const uuid = need(p, 'uuid');
+  const rec = recordsOf(cls, m.db, sim.ctxFor(m)).find((r) => r.uuid === uuid);
+  if (!rec) throw new XeFail(fail(sim.render(xapiError('UUID_INVALID', cls, uuid))));
+  return rec.fields;
+}
+
+function paramListCmd(cls: ClassName): Cmd {
+  return (sim, m, p) => ok(formatRecord(findRecord(sim, cls, m, p).filter((f) => !f.hidden)));
+}
+
+function paramGetCmd(cls: ClassName): Cmd {
+  return (sim, m, p) => {
+    const fields = findRecord(sim, cls, m, p);
+    const name = need(p, 'param-name');
+    const f = fields.find((x) => x.name === name);
+    if (!f) return fail(MSG.missingParamCode(name)); // CLI_failed_to_find_param rendering (A.0, unconfirmed)
+    const key = p.params.get('param-key');
+    if (key !== undefined) {
+      const v = f.map?.[key];
+      if (v === undefined) return fail(MSG.keyNotFound(key));
+      return ok(`${v}\n`);
+    }
+    return ok(`${f.value}\n`);
+  };
+}
+
+const POOL_SR_FIELDS: Record<string, 'defaultSR' | 'crashDumpSR' | 'suspendImageSR'> = {
+  'default-SR': 'defaultSR',
+  'crash-dump-SR': 'crashDumpSR',
+  'suspend-image-SR': 'suspendImageSR',
+};
+
+const poolParamSet: Cmd = (sim, m, p) => {
+  const uuid = need(p, 'uuid');
+  const db = m.db;
+  if (uuid !== db.pool.uuid) return fail(sim.render(xapiError('UUID_INVALID', 'pool', uuid)));
+  const fields = recordsOf('pool', db, sim.ctxFor(m))[0]?.fields ?? [];
+  for (const [k, val] of p.params) {
+    if (k === 'uuid' || STANDARD_PARAMS.has(k)) continue;
+    const colon = k.indexOf(':');
+    if (colon > 0) {
+      const base = k.slice(0, colon);
+      const f = fields.find((x) => x.name === base);
+      if (!f) return fail(MSG.unknownField(base));
+      if (f.marker !== 'MRW') return fail(MSG.readOnly(base));
+      if (base === 'other-config') db.pool.otherConfig[k.slice(colon + 1)] = val;
+      db.generation++;
+      continue;
+    }
+    const srKey = POOL_SR_FIELDS[k];
+    if (srKey) {
+      if (val !== '' && !db.srs.some((s) => s.uuid === val)) return fail(sim.render(xapiError('UUID_INVALID', 'SR', val)));
+      db.pool[srKey] = val;
+      db.generation++;
+      continue;
+    }
+    if (k === 'name-label' || k === 'name-description') {
+      if (k === 'name-label') db.pool.nameLabel = val;
+      else db.pool.nameDescription = val;
+      db.generation++;
+      continue;
+    }
+    const f = fields.find((x) => x.name === k);
+    if (!f) return fail(MSG.unknownField(k));
+    if (f.marker !== ' RW') return fail(MSG.readOnly(k));
+    // other RW fields are accepted but not modelled
+  }
+  sim.markChanged();
+  return ok('');
+};
+
+const FORWARDED_COMMANDS: Record<string, Cmd> = {
+  'pool-list': listCmd('pool'),
+  'pool-param-list': paramListCmd('pool'),
+  'pool-param-get': paramGetCmd('pool'),
+  'pool-param-set': poolParamSet,
+  'host-list': listCmd('host'),
+  'host-param-list': paramListCmd('host'),
+  'host-param-get': paramGetCmd('host'),
+  'sr-list': listCmd('SR'),
+  'sr-param-list': paramListCmd('SR'),
+  'sr-param-get': paramGetCmd('SR'),
+  'vm-list': listCmd('VM'),
+  'vm-param-list': paramListCmd('VM'),
+  'vm-param-get': paramGetCmd('VM'),
+  'pbd-list': listCmd('PBD'),
+  'pool-recover-slaves': (sim, m, p) => {
+    // A.3: for every host in the master's DB except itself, call emergency_reset_master(own address) with no liveness
+    // check; ignore every failure (unreachable hosts are silently skipped).
+    const recovered: string[] = [];
+    for (const d of m.db.hosts) {
+      const t = sim.findHost(d.uuid);
+      if (!t || t === m) continue;
+      if (!sim.reachable(m, t) || t.xapi !== 'running') continue;
+      try {
+        sim.resetMaster(t, m.address);
+        recovered.push(t.uuid);
+      } catch {
+        // HA_IS_ENABLED etc.: ignored, host not listed
+      }
+    }
+    recovered.reverse(); // reverse of DB iteration order (inference, A.3)
+    if (p.switches.has('minimal')) return ok(minimalJoin(recovered));
+    return ok(recovered.map((u) => `${u}\n`).join(''));
+  },
+  'pool-designate-new-master': (sim, m, p) => {
+    const uuid = need(p, 'host-uuid');
+    if (m.db.pool.haEnabled || m.haArmed) return fail(sim.render(xapiError('HA_IS_ENABLED')));
+    const d = m.db.hosts.find((x) => x.uuid === uuid);
+    if (!d) return fail(sim.render(xapiError('UUID_INVALID', 'host', uuid)));
+    const t = sim.findHost(uuid);
+    if (!t) return fail(sim.render(xapiError('UUID_INVALID', 'host', uuid)));
+    if (t === m) return ok('');
+    if (!sim.isLiveFor(m, uuid)) return fail(sim.render(xapiError('HOST_OFFLINE', `${uuid} (${d.nameLabel})`)));
+    // Two-phase commit: the target takes the master's DB and becomes master; every live host becomes its slave.
+    const live = sim.hosts.filter((x) => x !== t && sim.isLiveFor(m, x.uuid));
+    t.db = cloneDb(m.db);
+    sim.becomeMaster(t, 'pool-designate-new-master');
+    for (const x of live) {
+      x.role = `slave:${t.address}`;
+      sim.restartXapi(x, sim.opts.durations.fuse + sim.opts.durations.startup, `designate-new-master → ${t.name}`);
+    }
+    return ok('');
+  },
+  'pool-sync-database': (sim, m) => {
+    for (const s of sim.hosts) if (s !== m && sim.isLiveFor(m, s.uuid)) s.db = cloneDb(m.db);
+    sim.markChanged();
+    return ok('');
+  },
+  'pool-ha-disable': (sim, m) => {
+    m.db.pool.haEnabled = false;
+    m.db.generation++;
+    m.haArmed = false;
+    for (const s of sim.hosts) {
+      if (s !== m && sim.isLiveFor(m, s.uuid)) {
+        s.haArmed = false;
+        s.db = cloneDb(m.db);
+      }
+    }
+    sim.markChanged();
+    return ok('');
+  },
+  'vm-reset-powerstate': (sim, m, p) => {
+    const uuid = need(p, 'uuid');
+    const vm = m.db.vms.find((x) => x.uuid === uuid);
+    if (!vm) return fail(sim.render(xapiError('UUID_INVALID', 'VM', uuid)));
+    if (!p.switches.has('force')) return fail(MSG.mustForce);
+    vm.powerState = 'Halted';
+    vm.residentOn = '';
+    m.db.generation++;
+    sim.markChanged();
+    return ok('');
+  },
+};
+
+export const COMMAND_NAMES = { local: Object.keys(LOCAL_COMMANDS), forwarded: Object.keys(FORWARDED_COMMANDS) };
