@@ -1,0 +1,203 @@
+/*
+ * The engine end to end against the lab: discovery, probe, verdict, plan and executor, in both
+ * emergency models, with the final state of every simulated host asserted from the lab itself.
+ */
+import { strict as assert } from 'node:assert';
+import { discoverPool } from '../../../src/core/pool/discovery';
+import { RecoveryExecutor, type RecoveryEvent, type RecoveryReport } from '../../../src/core/pool/executor';
+import { PoolBusyError, PoolLocks } from '../../../src/core/pool/locks';
+import type { PoolInventory } from '../../../src/core/pool/model';
+import { planRecovery, type PlanOptions } from '../../../src/core/pool/plan';
+import { probeMembers } from '../../../src/core/pool/prober';
+import { judgePool } from '../../../src/core/pool/verdict';
+import { xe } from '../../../src/core/xe/command';
+import { xeOperations } from '../../../src/core/xe/operations';
+import { Lab, type LabOptions } from '../lab';
+import type { EmergencyModel } from '../sim';
+import { address, engineFor, waitUntilSettled, type Engine } from './harness';
+
+const SCALE = 0.02; // fuse 10 s → 0.2 s; docs model's 60 s → 1.2 s
+const FAST = { masterReadyTimeoutMs: 15_000, toolstackTimeoutMs: 15_000, pollIntervalMs: 100, recoverRetries: 2, recoverRetryDelayMs: 300, commandTimeoutMs: 5_000 };
+
+interface Scene {
+  lab: Lab;
+  engine: Engine;
+  inventory: PoolInventory;
+}
+
+async function withPool(options: LabOptions, body: (scene: Scene) => Promise<void>): Promise<void> {
+  const lab = await Lab.start({ hosts: 4, timeScale: SCALE, vmsPerHost: 2, ...options });
+  const engine = engineFor(lab);
+  try {
+    const inventory = await discoverPool(engine.runner, address(lab, 2));
+    await body({ lab, engine, inventory });
+  } finally {
+    engine.dispose();
+    await lab.stop();
+  }
+}
+
+async function assess({ engine, inventory }: Scene) {
+  const statuses = await probeMembers(engine.runner, inventory.members, undefined, { commandTimeoutMs: 5_000 });
+  return { statuses, verdict: judgePool(inventory, statuses) };
+}
+
+async function recover(scene: Scene, options: PlanOptions & { signal?: AbortSignal; onEvent?: (e: RecoveryEvent) => void } = {}): Promise<RecoveryReport> {
+  const { statuses, verdict } = await assess(scene);
+  const plan = planRecovery(scene.inventory, verdict, statuses, options);
+  return new RecoveryExecutor(scene.engine.runner, scene.inventory, FAST).run(plan, options);
+}
+
+function roles(lab: Lab): string[] {
+  return lab.state().hosts.map((h) => `${h.name}=${h.role}`);
+}
+
+async function waitForEmergency(lab: Lab, hosts: number[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!hosts.every((i) => lab.state().hosts[i - 1]?.emergency)) {
+    if (Date.now() > deadline) throw new Error(`no emergency mode:\n${lab.statusTable()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Exactly one master, every reachable host following it, the dead one untouched. */
+function assertRecovered(lab: Lab, report: RecoveryReport, deadHost: number): void {
+  assert.equal(report.outcome, 'succeeded', JSON.stringify(report.steps.map((s) => [s.step.kind, s.status, s.error]), null, 1));
+  const newMaster = report.newMaster;
+  assert.ok(newMaster);
+  const hosts = lab.state().hosts;
+  const masters = hosts.filter((h) => h.role === 'master' && h.index !== deadHost);
+  assert.deepEqual(masters.map((h) => h.uuid), [newMaster.uuid], roles(lab).join(' '));
+  for (const h of hosts) {
+    if (h.index === deadHost || h.uuid === newMaster.uuid) continue;
+    assert.equal(h.role, `slave:${newMaster.address}`, `${h.name}: ${h.role}`);
+    assert.equal(h.emergency, false, `${h.name} still in emergency mode`);
+  }
+  assert.deepEqual(report.stragglers, []);
+  assert.equal(report.recoveredSlaves.length, hosts.length - 2);
+}
+
+describe('engine: recovery against the lab', function () {
+  this.timeout(120_000);
+
+  it('discovers members, master, default SR and per-host facts from a slave', () =>
+    withPool({ name: 'eng-disc', baseAddress: '127.77.110' }, async ({ lab, inventory }) => {
+      const state = lab.state();
+      assert.equal(inventory.poolUuid, state.hosts[0]?.db.pool.uuid);
+      assert.deepEqual(inventory.members.map((m) => m.address).sort(), state.hosts.map((h) => h.address).sort());
+      assert.equal(inventory.masterUuid, state.hosts[0]?.uuid);
+      assert.equal(inventory.haEnabled, false);
+      assert.equal(inventory.hostStats?.[state.hosts[1]?.uuid ?? '']?.runningVms, 2);
+      assert.equal(inventory.hostStats?.[state.hosts[1]?.uuid ?? '']?.sharedSrAttached, true);
+    }));
+
+  for (const model of ['docs', 'code'] as EmergencyModel[]) {
+    it(`recovers a pool whose master died (${model} model): one master, every survivor following it, default SR checked`, () =>
+      withPool({ name: `eng-rec-${model}`, baseAddress: model === 'docs' ? '127.77.111' : '127.77.112', model }, async (scene) => {
+        const { lab } = scene;
+        await lab.fault('poweroff', 1);
+        if (model === 'docs') await waitForEmergency(lab, [2, 3, 4]);
+        const { verdict } = await assess(scene);
+        assert.equal(verdict.kind, model === 'docs' ? 'emergency' : 'master-unreachable');
+        if (verdict.kind === 'emergency') assert.equal(verdict.model, 'docs');
+
+        const events: string[] = [];
+        const report = await recover(scene, { onEvent: (e) => events.push(e.kind === 'output' ? `  ${e.line}` : `${e.kind} ${'step' in e ? e.step.kind : e.record.step.kind}`) });
+        assertRecovered(lab, report, 1);
+        const kinds = report.steps.map((s) => s.step.kind);
+        assert.equal(kinds.includes('restart-toolstack'), model === 'code', kinds.join(','));
+        assert.ok(report.defaultSr?.valid, JSON.stringify(report.defaultSr));
+        assert.equal(report.defaultSr?.name, 'NFS storage');
+        // the dead master's VMs are still marked running: reported, never reset
+        assert.equal(report.staleVms.length, 2);
+        assert.ok(report.nextSteps.some((s) => /vm-reset-powerstate/.test(s)));
+        assert.ok(lab.state().hosts[0]?.db.vms.filter((vm) => vm.powerState === 'Running').length);
+        // every step has its audit record
+        const transition = report.steps.find((s) => s.step.kind === 'transition-to-master');
+        assert.equal(transition?.calls[0]?.command, 'xe pool-emergency-transition-to-master');
+        assert.equal(transition?.calls[0]?.exitCode, 0);
+        assert.ok(events.includes('step-finished check-default-sr'), events.join('\n'));
+      }));
+  }
+
+  it('flags a default SR that was the dead master\'s local storage and proposes the shared one', () =>
+    withPool({ name: 'eng-sr', baseAddress: '127.77.113', model: 'docs' }, async (scene) => {
+      const { lab, engine, inventory } = scene;
+      const masterRun = engine.runner.xe(address(lab, 1));
+      const local = (await xeOperations.srs(masterRun)).find((sr) => !sr.shared && sr.name === 'Local storage' && lab.state().hosts[0]?.db.srs.find((s) => s.uuid === sr.uuid)?.pbds.some((p) => p.host === lab.state().hosts[0]?.uuid));
+      assert.ok(local);
+      await xeOperations.setDefaultSr(masterRun, inventory.poolUuid, local.uuid);
+      // Slaves' database copies are pushed only every 5 min per host (D.1); the new master starts
+      // from its own copy, so make sure that copy has the change, as pool-sync-database does.
+      const synced = await masterRun(xe.poolSyncDatabase());
+      assert.equal(synced.exitCode, 0);
+      await lab.fault('poweroff', 1);
+      await waitForEmergency(lab, [2, 3, 4]);
+      const report = await recover(scene);
+      assertRecovered(lab, report, 1);
+      assert.equal(report.defaultSr?.valid, false);
+      assert.match(report.defaultSr?.problems.join(' ') ?? '', /local storage of the dead master/);
+      assert.equal(report.defaultSr?.proposal?.name, 'NFS storage');
+      assert.ok(report.nextSteps.some((s) => s.includes('pool-param-set') && s.includes(report.defaultSr?.proposal?.uuid ?? '-')));
+    }));
+
+  it('refuses to recover a healthy pool and changes nothing', () =>
+    withPool({ name: 'eng-healthy', baseAddress: '127.77.114' }, async (scene) => {
+      const before = roles(scene.lab);
+      const report = await recover(scene, { force: true });
+      assert.equal(report.outcome, 'refused');
+      assert.ok(report.steps.every((s) => s.status === 'not-run'));
+      assert.deepEqual(roles(scene.lab), before);
+      assert.equal(scene.lab.state().hosts.reduce((n, h) => n + h.restarts, 0), 0);
+    }));
+
+  it('refuses while the master still answers us (slaves partitioned from it) unless forced', () =>
+    withPool({ name: 'eng-part', baseAddress: '127.77.115', model: 'code' }, async (scene) => {
+      const { lab } = scene;
+      for (const slave of [2, 3, 4]) await lab.fault('partition', 1, String(slave));
+      const before = roles(lab);
+      const { verdict } = await assess(scene);
+      assert.equal(verdict.kind, 'master-unreachable');
+      const report = await recover(scene);
+      assert.equal(report.outcome, 'refused');
+      assert.match(report.plan.refusals.map((r) => r.reason).join(' '), /still answers us/);
+      assert.deepEqual(roles(lab), before);
+    }));
+
+  it('cancelled after the transition: stops before recover-slaves and says what is left to do', () =>
+    withPool({ name: 'eng-cancel', baseAddress: '127.77.116', model: 'docs' }, async (scene) => {
+      const { lab } = scene;
+      await lab.fault('poweroff', 1);
+      await waitForEmergency(lab, [2, 3, 4]);
+      const controller = new AbortController();
+      const report = await recover(scene, {
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.kind === 'step-finished' && e.record.step.kind === 'transition-to-master') controller.abort();
+        },
+      });
+      assert.equal(report.outcome, 'cancelled');
+      const status = Object.fromEntries(report.steps.map((s) => [s.step.kind, s.status]));
+      assert.equal(status['transition-to-master'], 'done');
+      assert.equal(status['recover-slaves'], 'not-run');
+      assert.ok(report.nextSteps.some((s) => /Recover Slaves/.test(s)), report.nextSteps.join('\n'));
+      await waitUntilSettled(lab);
+      // consistent: the candidate became master, the other slaves were not touched
+      const candidate = report.plan.candidate;
+      assert.ok(candidate);
+      const hosts = lab.state().hosts;
+      assert.equal(hosts.find((h) => h.uuid === candidate.uuid)?.role, 'master');
+      for (const h of hosts.filter((h) => h.index !== 1 && h.uuid !== candidate.uuid)) assert.equal(h.role, `slave:${address(lab, 1)}`);
+    }));
+
+  it('allows one operation per pool at a time', async () => {
+    const locks = new PoolLocks();
+    const pool = { poolUuid: 'p', poolName: 'pool-prod' };
+    let release: () => void = () => undefined;
+    const first = locks.withLock(pool, 'Guided Recovery', () => new Promise<void>((resolve) => (release = resolve)));
+    await assert.rejects(locks.withLock(pool, 'Recover Slaves', async () => undefined), (error: unknown) => error instanceof PoolBusyError && /Guided Recovery/.test(error.message));
+    release();
+    await first;
+    await locks.withLock(pool, 'Recover Slaves', async () => undefined);
+  });
+});

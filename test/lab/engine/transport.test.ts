@@ -1,0 +1,192 @@
+/*
+ * The SSH transport (src/core/ssh) against the lab's real sshd hosts: authentication methods,
+ * host-key trust, timeouts against a black-holed host, connection reuse and the connection cap.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { SshConnectError } from '../../../src/core/ssh/errors';
+import { HostKeyMismatchError } from '../../../src/core/ssh/hostKeys';
+import { Lab } from '../lab';
+import { address, engineFor, waitUntilSettled, type Engine } from './harness';
+
+describe('engine: SSH transport against lab hosts', function () {
+  this.timeout(60_000);
+  let lab: Lab;
+  let engine: Engine | undefined;
+  const scratch = mkdtempSync(path.join(tmpdir(), 'xenpools-transport-'));
+
+  before(async () => {
+    // code model: a slave never enters emergency mode by itself, so forwarded calls hang for good (C.1).
+    lab = await Lab.start({ name: 'eng-ssh', baseAddress: '127.77.101', hosts: 4, model: 'code', timeScale: 0.02 });
+  });
+  after(async () => {
+    await lab?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    engine?.dispose();
+    engine = undefined;
+    for (const host of [1, 2, 3, 4]) await lab.heal(host);
+    // A healed (powered-on) host restarts its xapi; the next test starts from a settled pool.
+    await waitUntilSettled(lab);
+  });
+
+  const run = (e: Engine, host: number, command: string, timeoutMs?: number) => e.runner.shell(address(lab, host), command, timeoutMs ? { timeoutMs } : undefined);
+
+  describe('authentication', () => {
+    it('logs in with a private key file', async () => {
+      engine = engineFor(lab);
+      const result = await run(engine, 1, 'xe host-is-in-emergency-mode');
+      assert.deepEqual([result.stdout, result.stderr, result.exitCode], ['false\n', '', 0]);
+    });
+
+    it('logs in with a passphrase-protected key, asking the secrets provider for the passphrase', async () => {
+      const encrypted = path.join(scratch, 'id_encrypted');
+      copyFileSync(lab.keyFile, encrypted);
+      execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'correct horse', '-f', encrypted]);
+      const asked: string[] = [];
+      engine = engineFor(lab, { authMethods: [{ kind: 'key', file: encrypted }], secrets: { passphrase: async (file) => (asked.push(file), 'correct horse') } });
+      assert.equal((await run(engine, 1, 'echo ok')).stdout, 'ok\n');
+      assert.deepEqual(asked, [encrypted]);
+    });
+
+    it('logs in with a password from the secrets provider', async () => {
+      engine = engineFor(lab, { authMethods: [{ kind: 'password' }], secrets: { password: async () => lab.password } });
+      assert.equal((await run(engine, 2, 'echo ok')).stdout, 'ok\n');
+    });
+
+    it('logs in through ssh-agent', async () => {
+      const socket = path.join(scratch, 'agent.sock');
+      const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 50; i++) {
+          try {
+            execFileSync('ssh-add', [lab.keyFile], { env: { SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+            break;
+          } catch {
+            await new Promise((r) => setTimeout(r, 50)); // the agent socket is not there yet
+          }
+        }
+        engine = engineFor(lab, { authMethods: [{ kind: 'agent', socket }] });
+        assert.equal((await run(engine, 3, 'echo ok')).stdout, 'ok\n');
+      } finally {
+        agent.kill();
+      }
+    });
+
+    it('fails a wrong password with an auth error that names what was tried but never the password', async () => {
+      engine = engineFor(lab, { authMethods: [{ kind: 'password' }], secrets: { password: async () => 'not-the-password-123' } });
+      await assert.rejects(run(engine, 1, 'true'), (error: unknown) => {
+        assert.ok(error instanceof SshConnectError && error.failure === 'auth', String(error));
+        assert.match(error.message, /password: rejected/);
+        assert.doesNotMatch(error.message, /not-the-password-123/);
+        return true;
+      });
+    });
+
+    it('rejects the lab password once the host changed it (fault: password)', async () => {
+      await lab.fault('password', 2);
+      engine = engineFor(lab, { authMethods: [{ kind: 'password' }], secrets: { password: async () => lab.password } });
+      await assert.rejects(run(engine, 2, 'true'), (error: unknown) => error instanceof SshConnectError && error.failure === 'auth');
+    });
+  });
+
+  describe('host keys', () => {
+    it('asks before trusting an unknown host key, with its SHA256 fingerprint, and pins it', async () => {
+      const asked: string[] = [];
+      engine = engineFor(lab, { knownHosts: [], confirmUnknown: async (q) => (asked.push(q.fingerprint), true) });
+      await run(engine, 1, 'true');
+      assert.equal(asked.length, 1);
+      assert.match(asked[0] ?? '', /^SHA256:[A-Za-z0-9+/]{43}$/);
+      const fingerprintBySshKeygen = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-F', address(lab, 1), '-f', lab.knownHostsFile], { encoding: 'utf8' });
+      assert.ok(fingerprintBySshKeygen.includes(asked[0] ?? '-'), fingerprintBySshKeygen);
+    });
+
+    it('refuses an unknown host key the admin does not trust', async () => {
+      engine = engineFor(lab, { knownHosts: [] });
+      await assert.rejects(run(engine, 1, 'true'), (error: unknown) => error instanceof SshConnectError && error.failure === 'host-key');
+    });
+
+    it('refuses a changed host key (host reinstalled) with old and new fingerprints', async () => {
+      await lab.fault('hostkey', 3);
+      engine = engineFor(lab);
+      await assert.rejects(run(engine, 3, 'true'), (error: unknown) => {
+        assert.ok(error instanceof SshConnectError && error.failure === 'host-key');
+        assert.ok(error.cause instanceof HostKeyMismatchError);
+        assert.equal(error.cause.known.length, 1);
+        assert.notEqual(error.cause.known[0], error.cause.presented);
+        return true;
+      });
+    });
+  });
+
+  describe('timeouts and failures', () => {
+    it('gives up on a black-holed host within the connect timeout, while the other hosts answer at once', async () => {
+      await lab.fault('blackhole', 1);
+      engine = engineFor(lab, { settings: { connectTimeoutMs: 1_500 } });
+      const started = Date.now();
+      const [dead, ...alive] = await Promise.allSettled([1, 2, 3, 4].map(async (host) => ({ result: await run(engine as Engine, host, 'echo ok'), at: Date.now() - started })));
+      const deadAt = Date.now() - started;
+      assert.equal(dead?.status, 'rejected');
+      assert.ok(dead?.status === 'rejected' && dead.reason instanceof SshConnectError && dead.reason.failure === 'timeout');
+      assert.ok(deadAt < 1_500 + 1_000, `black-holed host took ${deadAt} ms`);
+      for (const outcome of alive) {
+        assert.equal(outcome.status, 'fulfilled');
+        assert.ok(outcome.status === 'fulfilled' && outcome.value.at < 1_500, `a live host waited for the dead one (${outcome.status === 'fulfilled' ? outcome.value.at : '?'} ms)`);
+      }
+    });
+
+    it('reports a powered-off host as connection refused', async () => {
+      await lab.fault('poweroff', 2);
+      engine = engineFor(lab);
+      await assert.rejects(run(engine, 2, 'true'), (error: unknown) => error instanceof SshConnectError && error.failure === 'refused');
+    });
+
+    it('ends a hung command at its timeout: a forwarded xe call on a slave whose master is dead', async () => {
+      await lab.fault('poweroff', 1);
+      engine = engineFor(lab);
+      const started = Date.now();
+      await assert.rejects(run(engine, 2, 'xe pool-list', 800), /did not finish within 0.8 s/);
+      assert.ok(Date.now() - started < 2_000);
+      // the connection stays usable for the next command
+      assert.equal((await run(engine, 2, 'echo still-here')).stdout, 'still-here\n');
+    });
+
+    it('cancels a running command through AbortSignal', async () => {
+      await lab.fault('poweroff', 1);
+      engine = engineFor(lab);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      await assert.rejects(engine.runner.shell(address(lab, 2), 'xe host-list', { timeoutMs: 10_000, signal: controller.signal }), /cancelled/);
+    });
+  });
+
+  describe('connection reuse and limits', () => {
+    it('runs many commands to one host over one connection, several at once', async () => {
+      engine = engineFor(lab);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => run(engine as Engine, 1, `echo ${i}`)));
+      assert.deepEqual(results.map((r) => r.stdout), Array.from({ length: 20 }, (_, i) => `${i}\n`));
+      assert.equal(engine.transport.stats().opened, 1);
+    });
+
+    it('re-opens a connection that dropped (host rebooted) on next use', async () => {
+      engine = engineFor(lab);
+      await run(engine, 4, 'true');
+      await lab.fault('poweroff', 4);
+      await lab.heal(4);
+      assert.equal((await run(engine, 4, 'echo back')).stdout, 'back\n');
+      assert.equal(engine.transport.stats().opened, 2);
+    });
+
+    it('never holds more connections than the cap, and still serves every host', async () => {
+      engine = engineFor(lab, { settings: { maxConnections: 2 } });
+      const results = await Promise.all([1, 2, 3, 4, 1, 2, 3, 4].map((host) => run(engine as Engine, host, 'cat /etc/xensource/pool.conf')));
+      assert.equal(results.length, 8);
+      assert.ok(engine.transport.stats().peakOpen <= 2, `peak ${engine.transport.stats().peakOpen}`);
+      assert.ok(engine.transport.stats().open <= 2);
+    });
+  });
+});
