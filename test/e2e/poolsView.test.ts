@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { openWorkbench, repoRoot, startCodeServer, type CodeServer, type Page, type Workbench } from '../support/codeServer';
+import { runCommand } from './workbenchActions';
 
 const screenshots = path.join(repoRoot, 'test-results', 'e2e');
 const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -61,8 +62,8 @@ describe('the XenServer Pools view in the browser workbench', function () {
     await page.screenshot({ path: path.join(screenshots, '02-pools-view.png') });
   });
 
-  it('shows the "XenServer Pools" log with the activation line from the view\'s Show Log action', async () => {
-    await sideBar().locator('.title-actions a.action-label[aria-label="Show Log"]').click();
+  it('shows the "XenServer Pools" log with the activation line through "XenServer: Show Log"', async () => {
+    await runCommand(page, 'XenServer: Show Log');
     const panel = page.locator('#workbench\\.parts\\.panel');
     await panel.locator('.view-lines').getByText(`XenServer Pools ${version} activated`).waitFor({ state: 'visible' });
     await page.screenshot({ path: path.join(screenshots, '03-log.png') });

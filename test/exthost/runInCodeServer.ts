@@ -5,12 +5,14 @@
 // counting reporter and scripts/test.mjs count them like any other tier.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Lab, type LabOptions } from '../lab/lab';
 import { openWorkbench, repoRoot, startCodeServer } from '../support/codeServer';
+import type { LabHandle } from './support/labControl';
 
-const RESULTS_TIMEOUT_MS = 180_000;
+const RESULTS_TIMEOUT_MS = 300_000;
 const TEST_TIMEOUT_MS = 30_000;
 
 interface HarnessTest {
@@ -55,9 +57,31 @@ async function waitForResults(file: string, timeoutMs: number, describeState: ()
   return JSON.parse(readFileSync(file, 'utf8')) as HarnessResults;
 }
 
+/** The lab pools the exthost tests work on: one per emergency model, fast waits. */
+const LABS: Record<string, LabOptions> = {
+  code: { name: 'exthost-code', baseAddress: '127.77.130', hosts: 4, model: 'code', timeScale: 0.02, vmsPerHost: 2 },
+  docs: { name: 'exthost-docs', baseAddress: '127.77.131', hosts: 4, model: 'docs', timeScale: 0.02, vmsPerHost: 2 },
+};
+
+function handle(lab: Lab, model: 'code' | 'docs'): LabHandle {
+  return {
+    name: lab.name,
+    model,
+    controlPort: lab.controlPort,
+    user: lab.user,
+    keyFile: lab.keyFile,
+    hosts: lab.hosts.map((h) => ({ index: h.info.index, name: h.info.name, address: h.info.address, uuid: h.info.uuid })),
+  };
+}
+
 async function runInCodeServer(): Promise<HarnessResults> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'xenpools-exthost-'));
+  const labs: Lab[] = [];
   try {
+    for (const options of Object.values(LABS)) labs.push(await Lab.start(options));
+    const [codeLab, docsLab] = labs as [Lab, Lab];
+    const knownHosts = path.join(scratch, 'known_hosts');
+    writeFileSync(knownHosts, labs.map((lab) => readFileSync(lab.knownHostsFile, 'utf8')).join(''));
     const productVsix = process.env.XENPOOLS_VSIX ?? path.join(repoRoot, 'dist', 'xenserver-pools.vsix');
     const resultsFile = path.join(scratch, 'results.json');
     const request = {
@@ -66,7 +90,11 @@ async function runInCodeServer(): Promise<HarnessResults> {
       results: resultsFile,
       timeout: TEST_TIMEOUT_MS,
     };
-    const server = await startCodeServer({ extensions: [productVsix, packHarness(scratch)], env: { XENPOOLS_EXTHOST_RUN: JSON.stringify(request) } });
+    const server = await startCodeServer({
+      extensions: [productVsix, packHarness(scratch)],
+      env: { XENPOOLS_EXTHOST_RUN: JSON.stringify(request), XENPOOLS_EXTHOST_LABS: JSON.stringify({ code: handle(codeLab, 'code'), docs: handle(docsLab, 'docs') }) },
+      settings: { 'xenPools.knownHostsFile': knownHosts, 'xenPools.connectTimeoutSeconds': 2, 'xenPools.commandTimeoutSeconds': 10 },
+    });
     try {
       const workbench = await openWorkbench(server);
       try {
@@ -78,6 +106,7 @@ async function runInCodeServer(): Promise<HarnessResults> {
       await server.stop();
     }
   } finally {
+    for (const lab of labs) await lab.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -245,7 +245,7 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 // type-check time: these are the few parts of its API the tests use.
 
 export interface Locator {
-  click(options?: { timeout?: number }): Promise<void>;
+  click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle' }): Promise<void>;
   waitFor(options?: { state?: 'attached' | 'detached' | 'visible' | 'hidden'; timeout?: number }): Promise<void>;
   innerText(options?: { timeout?: number }): Promise<string>;
   getAttribute(name: string, options?: { timeout?: number }): Promise<string | null>;

@@ -1,0 +1,223 @@
+// Runs inside code-server's extension host against lab pools (real sshd hosts) that the runner
+// started: every command of the product through vscode.commands, prompts answered by ScriptedUi,
+// and the lab's own state checked afterwards.
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import type { XenPoolsApi } from '../../src/extension';
+import type { XenNode } from '../../src/tree/nodes';
+import { labControl, labs, type LabHandle } from './support/labControl';
+import { no, pickFirst, pickWhere, ScriptedUi, type, yes } from './support/scriptedUi';
+
+const EXTENSION_ID = 'xenserver-pools.xenserver-pools';
+
+let api: XenPoolsApi;
+
+async function withUi<T>(scripted: ScriptedUi, body: () => Thenable<T> | Promise<T>): Promise<T> {
+  api.useUserInterface(scripted);
+  try {
+    return await body();
+  } finally {
+    api.useUserInterface(undefined);
+  }
+}
+
+function poolNode(name: string): XenNode {
+  const node = api.tree.getChildren().find((n) => n.label === name);
+  assert.ok(node, `no pool "${name}" in the tree: ${api.tree.getChildren().map((n) => String(n.label)).join(', ')}`);
+  return node;
+}
+
+function hostNodes(pool: string): XenNode[] {
+  return api.tree.getChildren(poolNode(pool));
+}
+
+function hostNode(pool: string, host: string): XenNode {
+  const node = hostNodes(pool).find((n) => n.label === host);
+  assert.ok(node, `no host ${host} in ${pool}`);
+  return node;
+}
+
+function poolName(lab: LabHandle): string {
+  return api.registry.pools().find((m) => m.inventory.members.some((h) => h.address === lab.hosts[0]?.address))?.inventory.poolName ?? '?';
+}
+
+async function addPool(lab: LabHandle): Promise<string> {
+  await vscode.commands.executeCommand('xenPools.addPool', { address: lab.hosts[1]?.address, user: lab.user, auth: 'key', keyFile: lab.keyFile });
+  const name = poolName(lab);
+  assert.notEqual(name, '?', `Add Pool did not add the pool. Log:\n${logText().slice(-3000)}`);
+  return name;
+}
+
+async function refresh(pool: string): Promise<void> {
+  await vscode.commands.executeCommand('xenPools.refreshPool', poolNode(pool));
+}
+
+function iconId(node: XenNode): string | undefined {
+  return node.iconPath instanceof vscode.ThemeIcon ? node.iconPath.id : undefined;
+}
+
+function logText(): string {
+  // The product's LogOutputChannel writes to a file in its log folder; the harness finds it next to its own.
+  const harness = (globalThis as { xenPoolsTestHarness?: { context: vscode.ExtensionContext } }).xenPoolsTestHarness;
+  assert.ok(harness);
+  const folder = vscode.Uri.joinPath(harness.context.logUri, '..', EXTENSION_ID);
+  const files = readdirSync(folder.fsPath);
+  return files.filter((f) => f.endsWith('.log')).map((f) => readFileSync(vscode.Uri.joinPath(folder, f).fsPath, 'utf8')).join('\n');
+}
+
+describe('XenServer Pools against lab pools, in VS Code', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    const extension = vscode.extensions.getExtension<XenPoolsApi>(EXTENSION_ID);
+    assert.ok(extension);
+    api = await extension.activate();
+  });
+
+  describe('code model: the master dies, slaves stay out of emergency mode until their toolstack restarts', () => {
+    const lab = () => labs().code as LabHandle;
+    let pool: string;
+
+    it('Add Pool discovers all members from a slave and shows them with their roles', async () => {
+      pool = await addPool(lab());
+      await refresh(pool);
+      const nodes = hostNodes(pool);
+      assert.deepEqual(nodes.map((n) => n.label), lab().hosts.map((h) => h.name));
+      assert.deepEqual(nodes.map((n) => n.contextValue), ['host:master:online', 'host:slave:online', 'host:slave:online', 'host:slave:online']);
+      assert.equal(iconId(nodes[0] as XenNode), 'star-full');
+      assert.equal(poolNode(pool).contextValue, 'pool:healthy');
+      assert.match(String(poolNode(pool).description), /healthy/);
+    });
+
+    it('refuses Guided Recovery of a healthy pool and changes nothing', async () => {
+      const before = await labControl.hosts(lab());
+      const scripted = new ScriptedUi();
+      await withUi(scripted, () => vscode.commands.executeCommand('xenPools.guidedRecovery', poolNode(pool)));
+      assert.deepEqual(scripted.asked, []);
+      assert.deepEqual((await labControl.hosts(lab())).map((h) => h.role), before.map((h) => h.role));
+    });
+
+    it('refuses Promote to Master in a healthy pool without even asking', async () => {
+      const before = await labControl.hosts(lab());
+      const scripted = new ScriptedUi();
+      await withUi(scripted, () => vscode.commands.executeCommand('xenPools.promoteToMaster', hostNode(pool, 'xcp-host3')));
+      assert.deepEqual(scripted.asked, []);
+      assert.deepEqual((await labControl.hosts(lab())).map((h) => h.role), before.map((h) => h.role));
+    });
+
+    it('warns that the master may be alive when slaves merely lost sight of it; declining changes nothing', async () => {
+      for (const slave of [2, 3, 4]) await labControl.fault(lab(), 'partition', 1, String(slave));
+      const before = await labControl.hosts(lab());
+      const scripted = new ScriptedUi(no);
+      await withUi(scripted, () => vscode.commands.executeCommand('xenPools.promoteToMaster', hostNode(pool, 'xcp-host3')));
+      assert.equal(scripted.asked.length, 1);
+      assert.match(scripted.asked[0] ?? '', /the master may not be dead: the master xcp-host1 still answers us/);
+      assert.deepEqual((await labControl.hosts(lab())).map((h) => h.role), before.map((h) => h.role));
+      await labControl.heal(lab(), 1);
+    });
+
+    it('shows a dead master, an emergency slave and a slave whose xapi is down, each at a glance', async () => {
+      await labControl.fault(lab(), 'poweroff', 1);
+      // Restart Toolstack on xcp-host2 through the product: it comes back in emergency mode.
+      await withUi(new ScriptedUi(yes), () => vscode.commands.executeCommand('xenPools.restartToolstack', hostNode(pool, 'xcp-host2')));
+      await labControl.waitFor(lab(), 'xcp-host2 in emergency mode', (hosts) => hosts[1]?.emergency === true && hosts[1]?.xapi === 'running');
+      await labControl.fault(lab(), 'xapi-down', 4);
+      await refresh(pool);
+      const nodes = hostNodes(pool);
+      assert.deepEqual(nodes.map((n) => n.contextValue), ['host:master:unreachable', 'host:slave:emergency', 'host:slave:online', 'host:slave:xapi-down']);
+      assert.deepEqual(nodes.map(iconId), ['debug-disconnect', 'warning', 'server', 'circle-slash']);
+      assert.equal(poolNode(pool).contextValue, 'pool:emergency');
+      const tooltip = (nodes[1]?.tooltip as vscode.MarkdownString).value;
+      assert.match(tooltip, /Emergency mode: `yes`/);
+      assert.match(tooltip, new RegExp(`Master it points to: \`${lab().hosts[0]?.address.replace(/\./g, '\\.')}\``));
+      await labControl.heal(lab(), 4);
+    });
+
+    it('Check Emergency Mode answers from the host itself', async () => {
+      assert.equal(await vscode.commands.executeCommand('xenPools.checkEmergencyMode', hostNode(pool, 'xcp-host2')), true);
+      assert.equal(await vscode.commands.executeCommand('xenPools.checkEmergencyMode', hostNode(pool, 'xcp-host3')), false);
+    });
+
+    it('Run xe Command refuses shell syntax and runs a plain xe command on the chosen host', async () => {
+      const refused = new ScriptedUi(type('xe host-is-in-emergency-mode; reboot'));
+      await assert.rejects(withUi(refused, () => Promise.resolve(vscode.commands.executeCommand('xenPools.runXeCommand', hostNode(pool, 'xcp-host2')))).then(() => {
+        throw new Error('accepted');
+      }), /invalid|accepted/);
+      await withUi(new ScriptedUi(type('xe host-is-in-emergency-mode')), () => vscode.commands.executeCommand('xenPools.runXeCommand', hostNode(pool, 'xcp-host2')));
+      const document = vscode.window.activeTextEditor?.document;
+      assert.ok(document?.uri.scheme === 'xenpools', document?.uri.toString());
+      assert.match(document.getText(), /^true$/m);
+    });
+
+    it('Guided Recovery: plan, confirmation, toolstack restart of the candidate, transition, recover-slaves, default SR', async () => {
+      await labControl.waitFor(lab(), 'xapi of the survivors running', (hosts) => hosts.slice(1).every((h) => h.xapi === 'running'));
+      const scripted = new ScriptedUi(
+        pickWhere((item) => item.label.includes('xcp-host3')), // the admin chooses xcp-host3 (not in emergency mode)
+        pickWhere((item) => String(item.value) === 'restart-toolstack'),
+        yes,
+      );
+      await withUi(scripted, () => vscode.commands.executeCommand('xenPools.guidedRecovery', poolNode(pool)));
+      assert.equal(scripted.unanswered, 0, scripted.asked.join('\n'));
+      const hosts = await labControl.waitFor(lab(), 'every survivor following xcp-host3', (hs) => hs.slice(1).every((h) => h.xapi === 'running' && !h.emergency && h.role === (h.index === 3 ? 'master' : `slave:${lab().hosts[2]?.address}`)));
+      assert.equal(hosts.filter((h) => h.role === 'master' && h.faults.power === 'on').length, 1);
+      assert.match(scripted.asked[2] ?? '', /1\. xe-toolstack-restart on xcp-host3/);
+      const log = logText();
+      assert.match(log, /\[xe\] 127\.77\.\d+\.3: xe pool-emergency-transition-to-master \(\d+ ms, exit 0\)/);
+      assert.match(log, /default-SR: [0-9a-f-]{36} \(NFS storage\): valid/);
+      await api.recorder.flushed();
+      const audit = readFileSync(api.recorder.auditFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { command: string; host: string });
+      assert.ok(audit.some((e) => e.command === 'xe pool-emergency-transition-to-master' && e.host === lab().hosts[2]?.address));
+      assert.ok(audit.some((e) => e.command === 'xe pool-recover-slaves'));
+    });
+
+    it('the tree shows the new master, and the pool parameters open read-only with default-SR highlighted', async () => {
+      await refresh(pool);
+      // The pool works again under xcp-host3; the dead old master is just an unreachable member.
+      assert.deepEqual(hostNodes(pool).map((n) => n.contextValue), ['host:unknown:unreachable', 'host:slave:online', 'host:master:online', 'host:slave:online']);
+      assert.equal(poolNode(pool).contextValue, 'pool:healthy');
+      await vscode.commands.executeCommand('xenPools.showPoolParameters', poolNode(pool));
+      const document = vscode.window.activeTextEditor?.document;
+      assert.equal(document?.uri.scheme, 'xenpools');
+      assert.match(document?.getText() ?? '', /^\s+default-SR \( RW\): [0-9a-f-]{36}$/m);
+    });
+
+    it('Set Default SR offers shared SRs first and sets the chosen one', async () => {
+      const scripted = new ScriptedUi(pickWhere((item) => item.label.includes('Local storage')));
+      await withUi(scripted, () => vscode.commands.executeCommand('xenPools.setDefaultSr', poolNode(pool)));
+      assert.match(scripted.asked[0] ?? '', /\[(\$\(check\) )?NFS storage \| Local storage/);
+      await vscode.commands.executeCommand('xenPools.showPoolParameters', poolNode(pool));
+      const text = vscode.window.activeTextEditor?.document.getText() ?? '';
+      assert.match(text, /# default-SR: [0-9a-f-]{36} = "Local storage"/);
+    });
+
+    it('Remove Pool asks, then forgets the pool without touching the hosts', async () => {
+      const before = await labControl.hosts(lab());
+      await withUi(new ScriptedUi(yes), () => vscode.commands.executeCommand('xenPools.removePool', poolNode(pool)));
+      assert.ok(!api.tree.getChildren().some((n) => n.label === pool));
+      assert.deepEqual((await labControl.hosts(lab())).map((h) => h.role), before.map((h) => h.role));
+    });
+  });
+
+  describe('docs model: every slave enters emergency mode after losing the master', () => {
+    const lab = () => labs().docs as LabHandle;
+    let pool: string;
+
+    it('Guided Recovery with the recommended candidate brings every survivor under one master', async () => {
+      pool = await addPool(lab());
+      await labControl.fault(lab(), 'poweroff', 1);
+      await labControl.waitFor(lab(), 'slaves in emergency mode', (hosts) => hosts.slice(1).every((h) => h.emergency));
+      await refresh(pool);
+      assert.equal(poolNode(pool).contextValue, 'pool:emergency');
+      const scripted = new ScriptedUi(pickFirst, yes);
+      await withUi(scripted, () => vscode.commands.executeCommand('xenPools.guidedRecovery', poolNode(pool)));
+      assert.equal(scripted.unanswered, 0, scripted.asked.join('\n'));
+      const hosts = await labControl.waitFor(lab(), 'one master, survivors following', (hs) => {
+        const master = hs.find((h) => h.role === 'master' && h.faults.power === 'on');
+        return !!master && hs.filter((h) => h.faults.power === 'on' && h !== master).every((h) => h.role === `slave:${master.address}` && !h.emergency && h.xapi === 'running');
+      });
+      assert.equal(hosts.filter((h) => h.role === 'master' && h.faults.power === 'on').length, 1);
+    });
+
+  });
+});

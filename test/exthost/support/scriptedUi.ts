@@ -1,0 +1,53 @@
+/*
+ * The product's UserInterface, answered by the test: every question is recorded, and answered by
+ * the next scripted answer of its kind. A question without an answer fails the test (returning
+ * undefined = the user dismissed it, which is itself a scripted answer: `dismiss`).
+ */
+import type { PickItem, UserInterface } from '../../../src/ui';
+
+export type Answer =
+  | { readonly kind: 'pick'; readonly choose: (items: readonly PickItem<unknown>[]) => PickItem<unknown> | undefined }
+  | { readonly kind: 'input'; readonly value: string | undefined }
+  | { readonly kind: 'confirm'; readonly value: boolean };
+
+export class ScriptedUi implements UserInterface {
+  readonly asked: string[] = [];
+  private readonly answers: Answer[];
+
+  constructor(...answers: Answer[]) {
+    this.answers = answers;
+  }
+
+  get unanswered(): number {
+    return this.answers.length;
+  }
+
+  private next<K extends Answer['kind']>(kind: K, question: string): Extract<Answer, { kind: K }> {
+    this.asked.push(`${kind}: ${question}`);
+    const answer = this.answers.shift();
+    if (!answer || answer.kind !== kind) throw new Error(`unexpected ${kind} "${question}"; next scripted answer: ${answer?.kind ?? 'none'}`);
+    return answer as Extract<Answer, { kind: K }>;
+  }
+
+  async pick<T>(items: readonly PickItem<T>[], options: { title: string }): Promise<T | undefined> {
+    const chosen = this.next('pick', `${options.title} [${items.map((i) => i.label).join(' | ')}]`).choose(items as readonly PickItem<unknown>[]);
+    return chosen?.value as T | undefined;
+  }
+
+  async input(options: { title: string; prompt: string; validate?: (value: string) => string | undefined }): Promise<string | undefined> {
+    const { value } = this.next('input', `${options.title}: ${options.prompt}`);
+    const problem = value === undefined ? undefined : options.validate?.(value);
+    if (problem) throw new Error(`scripted input "${value}" is invalid: ${problem}`);
+    return value;
+  }
+
+  async confirm(message: string, detail: string): Promise<boolean> {
+    return this.next('confirm', `${message}\n${detail}`).value;
+  }
+}
+
+export const pickFirst: Answer = { kind: 'pick', choose: (items) => items[0] };
+export const pickWhere = (predicate: (item: PickItem<unknown>) => boolean): Answer => ({ kind: 'pick', choose: (items) => items.find(predicate) });
+export const yes: Answer = { kind: 'confirm', value: true };
+export const no: Answer = { kind: 'confirm', value: false };
+export const type = (value: string): Answer => ({ kind: 'input', value });
