@@ -1,27 +1,39 @@
 #!/usr/bin/env node
-// `npm start`: the demo. Today it installs the dependencies, builds and packages the extension and
-// says where the .vsix is. It grows into: a simulated pool whose master is dead, and code-server
-// with the extension installed and that pool configured.
-import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+// `npm start`: the demo. Installs what it needs (npm dependencies; sshd, nftables and chromium's
+// companions from Debian; Node 24 and code-server into ~/.cache/xenserver-pools), builds and
+// packages the extension, then runs test/support/demo.ts: a lab pool whose master is dead and
+// code-server with the extension installed and that pool configured. Ctrl-C stops everything.
+import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
+import { ensureSystemPackages } from './ensure-system.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-try {
-  ensureNodeDependencies();
-  const result = spawnSync('npm', ['run', '--silent', 'package'], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`npm run package failed (exit ${result.status})`);
-  const vsix = path.join(root, 'dist', 'xenserver-pools.vsix');
-  console.log(`
-XenServer Pools is packaged: ${vsix} (${statSync(vsix).size} bytes).
-Install it with:  code --install-extension ${vsix}
+function must(argv, what) {
+  const result = spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status})`);
+}
 
-Not yet part of the demo: the simulated pool with a dead master and a browser VS Code
-(code-server) with the extension installed and that pool configured. Those arrive with the
-lab and the pool explorer; see CHANGELOG.md.`);
+try {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the demo needs root: its simulated hosts are real sshd processes on 127.77.x.x port 22 with their own mount namespaces. Run it as root (e.g. in a container or VM).');
+  }
+  ensureNodeDependencies();
+  ensureSystemPackages(['lab']);
+  const { ensureVSCode } = await import('./ensure-vscode.mjs');
+  const toolEnv = ensureVSCode();
+  must(['npm', 'run', '--silent', 'package'], 'npm run package');
+  must([path.join(root, 'node_modules', '.bin', 'tsc'), '-p', 'tsconfig.test.json'], 'compiling the lab');
+  const demo = spawn(process.execPath, [path.join(root, 'out', 'test', 'support', 'demo.js'), path.join(root, 'dist', 'xenserver-pools.vsix')], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...toolEnv.env },
+  });
+  // Ctrl-C reaches the demo through the terminal's process group; it stops its own processes.
+  process.on('SIGINT', () => undefined);
+  demo.on('exit', (code) => process.exit(code ?? 1));
 } catch (error) {
   console.error(`[start] ${error.message}`);
   process.exit(1);
