@@ -65,7 +65,7 @@ function hasTests(dir) {
 
 const tiers = {
   'type-check': () => check([bin('tsc'), '--noEmit', '-p', '.']),
-  lint: () => check([bin('eslint'), '--max-warnings', '0', 'src', 'test', 'scripts', 'esbuild.mjs']),
+  lint: () => check([bin('eslint'), '--max-warnings', '0', 'src', 'test', 'scripts', 'bench', 'esbuild.mjs']),
   unit: () => {
     ensureSystemPackages(['unit']);
     compileTests();

@@ -20,7 +20,7 @@ export interface ExecutorTiming {
 export const DEFAULT_EXECUTOR_TIMING: ExecutorTiming = {
   masterReadyTimeoutMs: 180_000,
   toolstackTimeoutMs: 180_000,
-  pollIntervalMs: 1_000,
+  pollIntervalMs: 500,
   recoverRetries: 2,
   recoverRetryDelayMs: 30_000,
   commandTimeoutMs: 60_000,

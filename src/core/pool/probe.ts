@@ -14,17 +14,18 @@ import { classifyXeFailure, parseEmergencyModeFlag, parsePoolConf, type PoolRole
  * Only POSIX sh, coreutils `timeout` and bash's /dev/tcp are used: all present in dom0.
  */
 export const PROBE_SCRIPT = [
-  "echo '@@pool.conf'; cat /etc/xensource/pool.conf 2>&1; echo",
-  "echo '@@inventory'; grep -E '^(INSTALLATION_UUID|PRODUCT_VERSION|PRODUCT_BRAND)=' /etc/xensource-inventory 2>&1",
-  'e=$(mktemp 2>/dev/null || echo /tmp/xenpools-probe.$$)',
-  'o=$(timeout 5 xe host-is-in-emergency-mode 2>"$e"); c=$?',
-  "echo '@@emergency.stdout'; printf '%s\\n' \"$o\"",
-  "echo '@@emergency.stderr'; cat \"$e\"; rm -f \"$e\"",
-  'echo "@@emergency.exit $c"',
+  // Shell built-ins wherever possible: a probe runs on every host at once, and each extra process
+  // costs about a millisecond of a busy dom0's CPU.
+  "conf=; if [ -r /etc/xensource/pool.conf ]; then IFS= read -r conf < /etc/xensource/pool.conf || :; echo '@@pool.conf'; printf '%s\\n' \"$conf\"; else echo '@@pool.conf-missing'; fi",
+  "echo '@@inventory'; while IFS= read -r line; do case $line in INSTALLATION_UUID=*|PRODUCT_VERSION=*|PRODUCT_BRAND=*) printf '%s\\n' \"$line\" ;; esac; done < /etc/xensource-inventory 2>/dev/null",
+  // stdout goes straight out; stderr and the exit code are captured, then printed after it.
+  "echo '@@emergency.stdout'; exec 3>&1",
+  'e=$(timeout 5 xe host-is-in-emergency-mode 2>&1 >&3 3>&-; echo "@@emergency.exit $?")',
+  "echo; echo '@@emergency.stderr'; printf '%s\\n' \"$e\"",
   // The master address comes from a file on the host; refuse anything but address characters
   // before it goes into a command line. 1 s is ample for a TCP connect inside a pool's network,
   // and bounds how long a black-holed master can delay each survivor's answer.
-  "m=$(sed -n 's/^slave://p' /etc/xensource/pool.conf 2>/dev/null | head -n 1)",
+  'case "$conf" in slave:*) m=${conf#slave:} ;; *) m= ;; esac',
   'case "$m" in *[!0-9A-Za-z.:_-]*) m= ;; esac',
   'if [ -n "$m" ]; then if timeout 1 bash -c "exec 3<>/dev/tcp/$m/443" 2>/dev/null; then echo "@@master-port open"; else echo "@@master-port closed"; fi; fi',
   'echo "@@end"',
@@ -81,9 +82,9 @@ function trimTrailingEmpty(lines: string[]): string[] {
   return copy;
 }
 
-function parseRole(lines: string[]): Pick<HostProbeFacts, 'role' | 'roleProblem'> {
+function parseRole(lines: string[] | undefined): Pick<HostProbeFacts, 'role' | 'roleProblem'> {
+  if (!lines) return { role: undefined, roleProblem: '/etc/xensource/pool.conf does not exist or is not readable (is this a XenServer / XCP-ng host?)' };
   const text = trimTrailingEmpty(lines).join('\n');
-  if (/No such file or directory/.test(text)) return { role: undefined, roleProblem: '/etc/xensource/pool.conf does not exist (is this a XenServer / XCP-ng host?)' };
   try {
     return { role: parsePoolConf(text) };
   } catch (error) {
@@ -117,7 +118,7 @@ export function parseProbeOutput(stdout: string): HostProbeFacts {
   const installationUuid = inventoryValue(inventory, 'INSTALLATION_UUID');
   const productVersion = inventoryValue(inventory, 'PRODUCT_VERSION');
   return {
-    ...parseRole(required(parts, 'pool.conf')),
+    ...parseRole(parts.has('pool.conf-missing') ? undefined : required(parts, 'pool.conf')),
     ...(installationUuid ? { installationUuid } : {}),
     ...(productVersion ? { productVersion } : {}),
     ...parseEmergency(required(parts, 'emergency.stdout'), required(parts, 'emergency.stderr'), required(parts, 'emergency.exit')[0] ?? ''),

@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseProbeOutput, ProbeOutputError, PROBE_SCRIPT } from '../../../../src/core/pool/probe';
 
-function output(parts: { poolConf?: string; inventory?: string; stdout?: string; stderr?: string; exit?: number; port?: 'open' | 'closed' }): string {
+function output(parts: { poolConf?: string | null; inventory?: string; stdout?: string; stderr?: string; exit?: number; port?: 'open' | 'closed' }): string {
   return [
-    '@@pool.conf',
-    parts.poolConf ?? 'master',
+    ...(parts.poolConf === null ? ['@@pool.conf-missing'] : ['@@pool.conf', parts.poolConf ?? 'master']),
     '',
     '@@inventory',
     parts.inventory ?? "INSTALLATION_UUID='0a1b2c3d-1111-4aaa-8bbb-000000000001'\nPRODUCT_VERSION='8.3.0'",
@@ -49,7 +48,7 @@ describe('health probe output', () => {
   });
 
   it('says when pool.conf is missing instead of guessing a role', () => {
-    const facts = parseProbeOutput(output({ poolConf: 'cat: /etc/xensource/pool.conf: No such file or directory' }));
+    const facts = parseProbeOutput(output({ poolConf: null }));
     assert.equal(facts.role, undefined);
     assert.match(facts.roleProblem ?? '', /does not exist/);
   });
@@ -93,6 +92,10 @@ describe('health probe output', () => {
       assert.equal(facts.emergency, true);
       assert.equal(facts.installationUuid, '0a1b2c3d-2222-4aaa-8bbb-000000000002');
       assert.equal(typeof facts.masterPortOpen, 'boolean');
+    });
+
+    it('says when pool.conf is missing on the host', () => {
+      assert.match(parseProbeOutput(runScript(undefined, 'echo false')).roleProblem ?? '', /does not exist/);
     });
 
     it('keeps stderr apart from stdout and passes the exit code', () => {

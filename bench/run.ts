@@ -1,0 +1,178 @@
+/*
+ * `npm run bench`: the engine against what an admin would otherwise do, side by side in one run,
+ * reported as ratios of medians. Writes bench/results.json and bench/report.md.
+ */
+import { statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { discoverPool } from '../src/core/pool/discovery';
+import { RecoveryExecutor } from '../src/core/pool/executor';
+import type { PoolInventory } from '../src/core/pool/model';
+import { planRecovery } from '../src/core/pool/plan';
+import { probeMembers } from '../src/core/pool/prober';
+import { judgePool } from '../src/core/pool/verdict';
+import { address, engineFor } from '../test/lab/engine/harness';
+import { Lab } from '../test/lab/lab';
+import type { EmergencyModel } from '../test/lab/sim';
+import { ADMIN_COMMAND, floorConnect, floorExec, sshLoop } from './baselines';
+import { fmt, repeat, sample, time } from './stats';
+
+const root = path.resolve(__dirname, '..', '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+
+interface Row {
+  readonly scenario: string;
+  readonly measure: string;
+  readonly value: string;
+  readonly target: string;
+  readonly met: boolean | undefined;
+}
+
+const rows: Row[] = [];
+const results: Record<string, unknown> = {};
+
+function row(scenario: string, measure: string, value: string, target = '', met?: boolean): void {
+  rows.push({ scenario, measure, value, target, met });
+  console.log(`${scenario.padEnd(26)} ${measure.padEnd(44)} ${value.padEnd(34)} ${target}${met === undefined ? '' : met ? '  ✓' : '  ✗ MISSED'}`);
+}
+
+async function refreshScenarios(): Promise<void> {
+  const lab = await Lab.start({ name: 'bench-16', baseAddress: '127.77.150', hosts: 16, model: 'code', timeScale: 1 });
+  try {
+    const addresses = lab.hosts.map((h) => h.info.address);
+    const loop = await repeat(3, () => sshLoop(lab, addresses));
+
+    // Warm: the engine's transport keeps its connections between probes.
+    const warmEngine = engineFor(lab, { settings: { connectTimeoutMs: 5_000 } });
+    const inventory = await discoverPool(warmEngine.runner, address(lab, 1));
+    await probeMembers(warmEngine.runner, inventory.members);
+    const warm = await repeat(RUNS, () => probeMembers(warmEngine.runner, inventory.members));
+    warmEngine.dispose();
+    const clients = await Promise.all(addresses.map((a) => floorConnect(lab, a)));
+    await Promise.all(clients.map((c) => floorExec(c)));
+    const warmFloor = await repeat(RUNS, () => Promise.all(clients.map((c) => floorExec(c))));
+    for (const c of clients) c.end();
+
+    // Cold: nothing open before each run.
+    const cold = await repeat(RUNS, async () => {
+      const engine = engineFor(lab, { settings: { connectTimeoutMs: 5_000 } });
+      try {
+        await probeMembers(engine.runner, inventory.members);
+      } finally {
+        engine.dispose();
+      }
+    });
+    const coldFloor = await repeat(RUNS, async () => {
+      const opened = await Promise.all(addresses.map((a) => floorConnect(lab, a)));
+      await Promise.all(opened.map((c) => floorExec(c)));
+      for (const c of opened) c.end();
+    });
+
+    results.refresh = { hosts: 16, loop, warm, warmFloor, cold, coldFloor, adminCommand: ADMIN_COMMAND };
+    row('1 warm refresh, 16 hosts', 'engine full probe', fmt(warm));
+    row('', 'OpenSSH loop, host after host', fmt(loop));
+    row('', 'ssh2 floor, all at once, open connections', fmt(warmFloor));
+    row('', 'loop / engine', `${(loop.median / warm.median).toFixed(1)}×`, '≥ 30×', loop.median / warm.median >= 30);
+    row('', 'engine / floor', `${(warm.median / warmFloor.median).toFixed(2)}×`, '≤ 1.3×', warm.median / warmFloor.median <= 1.3);
+    row('2 cold refresh, 16 hosts', 'engine full probe, new connections', fmt(cold));
+    row('', 'ssh2 floor, 16 connects + 1 command each', fmt(coldFloor));
+    row('', 'loop / engine', `${(loop.median / cold.median).toFixed(1)}×`, '≥ 10×', loop.median / cold.median >= 10);
+    row('', 'engine / floor', `${(cold.median / coldFloor.median).toFixed(2)}×`, '≤ 1.3×', cold.median / coldFloor.median <= 1.3);
+
+    // Black-holed master: when is every survivor's state known?
+    await lab.fault('blackhole', 1);
+    const connectTimeoutMs = 5_000;
+    const survivorsKnown: number[] = [];
+    const allKnown: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const engine = engineFor(lab, { settings: { connectTimeoutMs } });
+      const started = Date.now();
+      let lastSurvivor = 0;
+      await probeMembers(engine.runner, inventory.members, (status) => {
+        if (status.member.address !== address(lab, 1)) lastSurvivor = Date.now() - started;
+      });
+      allKnown.push(Date.now() - started);
+      survivorsKnown.push(lastSurvivor);
+      engine.dispose();
+    }
+    const survivors = sample(survivorsKnown);
+    const all = sample(allKnown);
+    results.blackhole = { connectTimeoutMs, survivors, all };
+    row('3 black-holed master', 'every survivor known', fmt(survivors), '(not delayed by the dead host)', survivors.median < connectTimeoutMs);
+    row('', 'whole pool known (dead host timed out)', fmt(all), `≤ ${connectTimeoutMs / 1000} s + 1 s`, all.median <= connectTimeoutMs + 1_000);
+  } finally {
+    await lab.stop();
+  }
+}
+
+async function recoveryScenario(model: EmergencyModel, base: string): Promise<void> {
+  const scale = 0.2;
+  const runs: number[] = [];
+  let expectedMs = 0;
+  for (let i = 0; i < 3; i++) {
+    const lab = await Lab.start({ name: `bench-rec-${model}`, baseAddress: base, hosts: 8, model, timeScale: scale });
+    const engine = engineFor(lab);
+    try {
+      const inventory: PoolInventory = await discoverPool(engine.runner, address(lab, 2));
+      await lab.fault('poweroff', 1);
+      if (model === 'docs') {
+        const deadline = Date.now() + 60_000;
+        while (!lab.state().hosts.slice(1).every((h) => h.emergency) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      }
+      const d = lab.state().durations;
+      // The waits xapi itself imposes: each role change is fuse + start-up; the code model first restarts the candidate's toolstack.
+      const restart = (d.fuse + d.startup) * scale * 1000;
+      expectedMs = 2 * restart + (model === 'code' ? (d.toolstackRestart + d.startup) * scale * 1000 : 0);
+      runs.push(
+        await time(async () => {
+          const statuses = await probeMembers(engine.runner, inventory.members);
+          const plan = planRecovery(inventory, judgePool(inventory, statuses), statuses);
+          const report = await new RecoveryExecutor(engine.runner, inventory).run(plan);
+          if (report.outcome !== 'succeeded') throw new Error(`recovery ${report.outcome}: ${report.steps.map((s) => `${s.step.kind}:${s.status}:${s.error ?? ''}`).join(' ')}`);
+        }),
+      );
+    } finally {
+      engine.dispose();
+      await lab.stop();
+    }
+  }
+  const measured = sample(runs);
+  const overhead = measured.median - expectedMs;
+  results[`recovery-${model}`] = { hosts: 8, timeScale: scale, measured, xapiWaitsMs: expectedMs, overheadMs: overhead };
+  row(`4 guided recovery (${model})`, '8 hosts, probe → plan → execute', fmt(measured));
+  row('', "xapi's own waits (lab durations × scale)", `${expectedMs.toFixed(0)} ms`);
+  row('', 'overhead beyond them', `${(overhead / 1000).toFixed(2)} s`, '≤ 2 s', overhead <= 2_000);
+}
+
+function extensionScenario(): void {
+  const vsix = path.join(root, 'dist', 'xenserver-pools.vsix');
+  const size = statSync(vsix).size;
+  results.vsixBytes = size;
+  row('6 extension', '.vsix size', `${(size / 1024).toFixed(0)} KiB`, '≤ 1.5 MB', size <= 1.5 * 1024 * 1024);
+}
+
+function report(): void {
+  const table = ['| scenario | measure | value | target | met |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r.scenario} | ${r.measure} | ${r.value} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`)];
+  writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), results, rows }, null, 2)}\n`);
+  writeFileSync(path.join(root, 'bench', 'report.md'), `# Benchmark report\n\n${new Date().toISOString()}, \`npm run bench\`, 2 cores, loopback lab.\n\n${table.join('\n')}\n`);
+  console.log(`\nwritten: bench/results.json, bench/report.md`);
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const want = (name: string) => only.length === 0 || only.includes(name);
+  if (want('refresh')) await refreshScenarios();
+  if (want('recovery')) {
+    await recoveryScenario('docs', '127.77.151');
+    await recoveryScenario('code', '127.77.152');
+  }
+  if (want('extension')) extensionScenario();
+  report();
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    console.error(error.stack ?? error.message);
+    process.exit(1);
+  },
+);
