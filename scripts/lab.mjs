@@ -1,18 +1,16 @@
 #!/usr/bin/env node
 // `npm run lab -- <up|status|fault|heal|state|down|cleanup> …`: the simulated pool by hand.
 // Installs what the lab needs, compiles it, then hands over to test/lab/cli.ts.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { compileTests, root } from './common.mjs';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 try {
   ensureNodeDependencies();
   ensureSystemPackages(['lab']);
-  const tsc = spawnSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
-  if (tsc.status !== 0) throw new Error('compiling the lab failed');
+  compileTests();
   const cli = spawn(process.execPath, [path.join(root, 'out', 'test', 'lab', 'cli.js'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
   process.on('SIGINT', () => undefined); // the CLI gets Ctrl-C itself and stops its lab
   cli.on('exit', (code) => process.exit(code ?? 1));

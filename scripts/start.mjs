@@ -3,18 +3,11 @@
 // companions from Debian; Node 24 and code-server into ~/.cache/xenserver-pools), builds and
 // packages the extension, then runs test/support/demo.ts: a lab pool whose master is dead and
 // code-server with the extension installed and that pool configured. Ctrl-C stops everything.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { compileTests, must, root } from './common.mjs';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function must(argv, what) {
-  const result = spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status})`);
-}
 
 try {
   if (process.getuid?.() !== 0) {
@@ -25,7 +18,7 @@ try {
   const { ensureVSCode } = await import('./ensure-vscode.mjs');
   const toolEnv = ensureVSCode();
   must(['npm', 'run', '--silent', 'package'], 'npm run package');
-  must([path.join(root, 'node_modules', '.bin', 'tsc'), '-p', 'tsconfig.test.json'], 'compiling the lab');
+  compileTests();
   const demo = spawn(process.execPath, [path.join(root, 'out', 'test', 'support', 'demo.js'), path.join(root, 'dist', 'xenserver-pools.vsix')], {
     cwd: root,
     stdio: 'inherit',

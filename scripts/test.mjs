@@ -6,23 +6,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { compileTests as compile, must, root } from './common.mjs';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
 import { ensureVSCode } from './ensure-vscode.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 
 function run(argv, env = {}) {
   const started = Date.now();
   const result = spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   return { ok: result.status === 0, status: result.status ?? result.signal, seconds: (Date.now() - started) / 1000 };
-}
-
-function must(argv, what) {
-  const result = run(argv);
-  if (!result.ok) throw new Error(`${what} failed (exit ${result.status})`);
 }
 
 /** A check is one pass or one failure. */
@@ -53,8 +47,9 @@ function mocha(config, env = {}) {
 let testsCompiled = false;
 function compileTests() {
   if (testsCompiled) return;
+  // From scratch: a stale out/ could hold compiled tests whose sources are gone.
   rmSync(path.join(root, 'out'), { recursive: true, force: true });
-  must([bin('tsc'), '-p', 'tsconfig.test.json'], 'compiling the tests');
+  compile();
   testsCompiled = true;
 }
 

@@ -21,6 +21,7 @@ import {
   isUuid,
   showValue,
 } from '../../../../src/core/xe/validate';
+import { seededRandom } from './recordPrinter';
 
 const POOL_UUID = '3b8f7a3e-5c1d-4e2a-9f6b-1a2b3c4d5e6f';
 const HOST_UUID = '0a1b2c3d-1111-4aaa-8bbb-000000000001';
@@ -376,16 +377,6 @@ function buildAll(slot: ValueSlot, values: readonly string[]): SlotOutcome {
   return { accepted, refused };
 }
 
-/** Deterministic PRNG (mulberry32), so a failure can be reproduced from the seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), state | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Payloads only print or read: if quoting were broken, the test shell would run them.
 const HOSTILE_FRAGMENTS: readonly string[] = [
