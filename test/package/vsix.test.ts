@@ -51,4 +51,13 @@ describe('the packaged .vsix', () => {
     assert.equal(pkg.contributes.views.xenPools?.[0]?.id, 'xenPools.pools');
     assert.equal(pkg.contributes.viewsWelcome[0]?.view, 'xenPools.pools');
   });
+
+  it('carries every image its README shows, so the extension page has no broken pictures', () => {
+    const readme = entries.find((e) => e.name.toLowerCase() === 'extension/readme.md');
+    assert.ok(readme, 'README.md is not in the .vsix');
+    const images = [...readme.read().toString('utf8').matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1] ?? '');
+    assert.ok(images.length > 0, 'the README shows no screenshot');
+    const missing = images.filter((image) => !/^https?:/.test(image) && !names.includes(`extension/${image}`));
+    assert.deepEqual(missing, []);
+  });
 });
