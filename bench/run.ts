@@ -2,9 +2,11 @@
  * `npm run bench`: the engine against what an admin would otherwise do, side by side in one run,
  * reported as ratios of medians. Writes bench/results.json and bench/report.md.
  */
-import { statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { discoverPool } from '../src/core/pool/discovery';
+import { HostRunner } from '../src/core/pool/hostAccess';
 import { RecoveryExecutor } from '../src/core/pool/executor';
 import type { PoolInventory } from '../src/core/pool/model';
 import { planRecovery } from '../src/core/pool/plan';
@@ -12,6 +14,7 @@ import { probeMembers } from '../src/core/pool/prober';
 import { judgePool } from '../src/core/pool/verdict';
 import { address, engineFor } from '../test/lab/engine/harness';
 import { Lab } from '../test/lab/lab';
+import { openWorkbench, startCodeServer } from '../test/support/codeServer';
 import type { EmergencyModel } from '../test/lab/sim';
 import { ADMIN_COMMAND, floorConnect, floorExec, sshLoop } from './baselines';
 import { fmt, repeat, sample, time } from './stats';
@@ -143,11 +146,113 @@ async function recoveryScenario(model: EmergencyModel, base: string): Promise<vo
   row('', 'overhead beyond them', `${(overhead / 1000).toFixed(2)} s`, '≤ 2 s', overhead <= 2_000);
 }
 
-function extensionScenario(): void {
+function openFileDescriptors(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * 64 pools × 16 hosts. Each simulated host is its own sshd (a few MB, idle); 1024 of them fit in
+ * 24 GiB, and the shared simulator answers every xe call from one process. One transport refreshes
+ * all pools through at most 32 connections, so most probes reconnect (LRU eviction).
+ */
+async function scaleScenario(): Promise<Lab[]> {
+  const pools = 64;
+  const labs: Lab[] = [];
+  const startedAt = Date.now();
+  for (let p = 0; p < pools; p++) labs.push(await Lab.start({ name: `bench-scale-${p}`, baseAddress: `127.78.${p + 1}`, hosts: 16, model: 'code', timeScale: 1 }));
+  const labStartMs = Date.now() - startedAt;
+  const first = labs[0] as Lab;
+  const engine = engineFor(first, { knownHosts: labs.map((l) => l.knownHostsFile), settings: { maxConnections: 32, connectTimeoutMs: 10_000 } });
+  const runners = labs.map((lab) => ({ lab, runner: new HostRunner(engine.transport, { user: lab.user, auth: [{ kind: 'key', file: lab.keyFile }] }) }));
+  const members = (lab: Lab) => lab.hosts.map((h) => ({ uuid: h.info.uuid, name: h.info.name, address: h.info.address }));
+  let peakFds = openFileDescriptors();
+  const fdSampler = setInterval(() => (peakFds = Math.max(peakFds, openFileDescriptors())), 20);
+  const rounds: number[] = [];
+  const heap: number[] = [];
+  const fds: number[] = [];
+  let failures = 0;
+  try {
+    for (let round = 0; round < 20; round++) {
+      rounds.push(
+        await time(async () => {
+          const statuses = await Promise.all(runners.map(({ lab, runner }) => probeMembers(runner, members(lab))));
+          failures += statuses.flat().filter((s) => s.health.kind !== 'probed').length;
+        }),
+      );
+      (globalThis as { gc?: () => void }).gc?.();
+      heap.push(process.memoryUsage().heapUsed);
+      fds.push(openFileDescriptors());
+    }
+  } finally {
+    clearInterval(fdSampler);
+    engine.dispose();
+  }
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  const refresh = sample(rounds);
+  const heapGrowth = (heap[19] ?? 0) - (heap[4] ?? 0);
+  results.scale = { pools, hosts: pools * 16, labStartMs, refresh, peakOpen: engine.transport.stats().peakOpen, peakFds, fdsAfterRounds: fds, heapUsedAfterRounds: heap, rssBytes: process.memoryUsage().rss, failedProbes: failures };
+  row('5 scale, 64 × 16 hosts', 'lab start (1024 sshd)', `${(labStartMs / 1000).toFixed(1)} s`);
+  row('', 'refresh of all 1024 hosts, 32 connections', fmt(refresh), 'every probe answered', failures === 0);
+  row('', 'peak open connections', String(engine.transport.stats().peakOpen), '≤ 32', engine.transport.stats().peakOpen <= 32);
+  row('', 'peak file descriptors (incl. the lab in this process)', String(peakFds));
+  row('', 'heap after round 5 → 20', `${mb(heap[4] ?? 0)} → ${mb(heap[19] ?? 0)}`, 'no leak (growth < 5 MB)', heapGrowth < 5 * 1024 * 1024);
+  row('', 'fds after round 5 → 20', `${fds[4]} → ${fds[19]}`, 'no leak', (fds[19] ?? 0) <= (fds[4] ?? 0) + 2);
+  return labs;
+}
+
+/** .vsix size; activation time and the first render of 1024 hosts in a real code-server and browser. */
+async function extensionScenario(labs: readonly Lab[]): Promise<void> {
   const vsix = path.join(root, 'dist', 'xenserver-pools.vsix');
   const size = statSync(vsix).size;
   results.vsixBytes = size;
   row('6 extension', '.vsix size', `${(size / 1024).toFixed(0)} KiB`, '≤ 1.5 MB', size <= 1.5 * 1024 * 1024);
+  if (labs.length === 0) return;
+  const scratch = mkdtempSync(path.join(tmpdir(), 'xenpools-bench-'));
+  const knownHosts = path.join(scratch, 'known_hosts');
+  writeFileSync(knownHosts, labs.map((l) => readFileSync(l.knownHostsFile, 'utf8')).join(''));
+  const declared = labs.map((lab) => ({ name: lab.name, user: lab.user, auth: 'key', keyFile: lab.keyFile, members: lab.hosts.map((h) => ({ name: h.info.name, address: h.info.address, uuid: h.info.uuid })) }));
+  const activations: number[] = [];
+  const renders: number[] = [];
+  try {
+    for (let run = 0; run < 3; run++) {
+      const server = await startCodeServer({ extensions: [vsix], settings: { 'xenPools.pools': declared, 'xenPools.knownHostsFile': knownHosts } });
+      try {
+        const workbench = await openWorkbench(server);
+        try {
+          const clicked = Date.now();
+          await workbench.page.locator('.activitybar a.action-label[aria-label="XenServer Pools"]').click();
+          await workbench.page.locator('#workbench\\.parts\\.sidebar .monaco-list-row', { hasText: 'xcp-host16' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+          renders.push(Date.now() - clicked);
+          activations.push(await activationTime(server.userDataDir));
+        } finally {
+          await workbench.close();
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const activation = sample(activations);
+  const render = sample(renders);
+  results.extension = { activation, firstRender1024Hosts: render };
+  row('', 'activate() with 64 pools / 1024 hosts', fmt(activation), '≤ 50 ms', activation.median <= 50);
+  row('', 'first tree render, 1024 hosts (click → rows)', fmt(render));
+}
+
+/** The product logs how long activate() took; read it from code-server's log folder. */
+async function activationTime(userDataDir: string): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const logs = readdirSync(path.join(userDataDir, 'logs'), { recursive: true }).map(String).filter((f) => f.includes('xenserver-pools.xenserver-pools') && f.endsWith('.log'));
+    for (const file of logs) {
+      const match = /activated with \d+ pool\(s\) in ([\d.]+) ms/.exec(readFileSync(path.join(userDataDir, 'logs', file), 'utf8'));
+      if (match?.[1]) return Number(match[1]);
+    }
+    if (Date.now() > deadline) throw new Error('no activation line in the product log');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 function report(): void {
@@ -165,7 +270,12 @@ async function main(): Promise<void> {
     await recoveryScenario('docs', '127.77.151');
     await recoveryScenario('code', '127.77.152');
   }
-  if (want('extension')) extensionScenario();
+  const labs = want('scale') ? await scaleScenario() : [];
+  try {
+    if (want('extension')) await extensionScenario(labs);
+  } finally {
+    for (const lab of labs) await lab.stop();
+  }
   report();
 }
 
