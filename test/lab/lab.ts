@@ -46,6 +46,11 @@ export interface LabOptions {
   dir?: string;
   durations?: Partial<Durations>;
   vmsPerHost?: number;
+  /**
+   * Passwords through PAM's keyboard-interactive, as XenServer's own sshd asks for them, instead of
+   * plain password authentication (UsePAM yes; PAM reads each host's own /etc/shadow).
+   */
+  keyboardInteractive?: boolean;
   /** Print progress lines. */
   log?: (line: string) => void;
 }
@@ -275,9 +280,9 @@ export class Lab {
         'PidFile none',
         `AuthorizedKeysFile ${path.join(this.dir, 'authorized_keys')}`,
         'PubkeyAuthentication yes',
-        'PasswordAuthentication yes',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
+        ...(this.opts.keyboardInteractive
+          ? ['PasswordAuthentication no', 'KbdInteractiveAuthentication yes', 'UsePAM yes']
+          : ['PasswordAuthentication yes', 'KbdInteractiveAuthentication no', 'UsePAM no']),
         'StrictModes no',
         'PermitRootLogin yes',
         'UseDNS no',

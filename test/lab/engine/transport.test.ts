@@ -4,11 +4,14 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { noSecrets } from '../../../src/core/ssh/auth';
 import { SshConnectError } from '../../../src/core/ssh/errors';
-import { HostKeyMismatchError } from '../../../src/core/ssh/hostKeys';
+import { SshConfigResolver } from '../../../src/core/ssh/sshConfig';
+import { SshTransport } from '../../../src/core/ssh/transport';
+import { HostKeyMismatchError, HostKeyVerifier, KnownHostsFiles, PinnedHostKeys } from '../../../src/core/ssh/hostKeys';
 import { Lab } from '../lab';
 import { address, engineFor, waitUntilSettled, type Engine } from './harness';
 
@@ -188,5 +191,71 @@ describe('engine: SSH transport against lab hosts', function () {
       assert.ok(engine.transport.stats().peakOpen <= 2, `peak ${engine.transport.stats().peakOpen}`);
       assert.ok(engine.transport.stats().open <= 2);
     });
+  });
+
+  describe('~/.ssh/config', () => {
+    it('connects through a Host alias (HostName, User, IdentityFile) and through a ProxyJump host', async () => {
+      const config = path.join(scratch, 'ssh_config');
+      writeFileSync(
+        config,
+        [
+          'Host pool-slave',
+          `  HostName ${address(lab, 2)}`,
+          `  User ${lab.user}`,
+          `  IdentityFile ${lab.keyFile}`,
+          'Host behind-jump',
+          `  HostName ${address(lab, 3)}`,
+          `  ProxyJump ${lab.user}@${address(lab, 1)}`,
+          '',
+        ].join('\n'),
+      );
+      const transport = new SshTransport({
+        resolver: new SshConfigResolver(config, 'nobody'),
+        verifier: new HostKeyVerifier(new KnownHostsFiles([lab.knownHostsFile]), new PinnedHostKeys(path.join(scratch, 'pins.json')), async () => false),
+        secrets: noSecrets,
+        authMethods: (target) => (target.identityFiles.length ? [{ kind: 'key', file: target.identityFiles[0] ?? '' }] : [{ kind: 'key', file: lab.keyFile }]),
+      });
+      try {
+        const viaAlias = await transport.run({ host: 'pool-slave' }, 'cat /etc/xensource/pool.conf');
+        assert.equal(viaAlias.stdout, `slave:${address(lab, 1)}`);
+        const viaJump = await transport.run({ host: 'behind-jump', user: lab.user }, 'xe host-is-in-emergency-mode');
+        assert.equal(viaJump.stdout, 'false\n');
+        assert.equal(transport.stats().opened, 2);
+      } finally {
+        transport.dispose();
+      }
+    });
+  });
+});
+
+describe('engine: keyboard-interactive login (PAM), as XenServer\'s sshd asks for passwords', function () {
+  this.timeout(60_000);
+  let lab: Lab;
+  before(async () => {
+    lab = await Lab.start({ name: 'eng-kbd', baseAddress: '127.77.102', hosts: 1, keyboardInteractive: true, timeScale: 0.02 });
+  });
+  after(async () => lab?.stop());
+
+  it('answers the password prompt from the secrets provider', async () => {
+    const engine = engineFor(lab, { authMethods: [{ kind: 'keyboard-interactive' }], secrets: { password: async () => lab.password } });
+    try {
+      assert.equal((await engine.runner.shell(address(lab, 1), 'echo ok')).stdout, 'ok\n');
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('fails a wrong password without naming it, and plain password auth is not offered', async () => {
+    const engine = engineFor(lab, { authMethods: [{ kind: 'password' }, { kind: 'keyboard-interactive' }], secrets: { password: async () => 'wrong-secret-42' } });
+    try {
+      await assert.rejects(engine.runner.shell(address(lab, 1), 'true'), (error: unknown) => {
+        assert.ok(error instanceof SshConnectError && error.failure === 'auth', String(error));
+        assert.match(error.message, /keyboard-interactive: rejected/);
+        assert.doesNotMatch(error.message, /wrong-secret-42/);
+        return true;
+      });
+    } finally {
+      engine.dispose();
+    }
   });
 });
