@@ -157,8 +157,11 @@ function openFileDescriptors(): number {
  */
 async function scaleScenario(): Promise<Lab[]> {
   const pools = 64;
+  const roundsWanted = Number(process.env.BENCH_SCALE_ROUNDS ?? 20);
+  process.setMaxListeners(pools * 2); // each lab registers its own exit handler
   const labs: Lab[] = [];
   const startedAt = Date.now();
+  console.log(`[bench] starting ${pools} lab pools of 16 hosts`);
   for (let p = 0; p < pools; p++) labs.push(await Lab.start({ name: `bench-scale-${p}`, baseAddress: `127.78.${p + 1}`, hosts: 16, model: 'code', timeScale: 1 }));
   const labStartMs = Date.now() - startedAt;
   const first = labs[0] as Lab;
@@ -172,7 +175,7 @@ async function scaleScenario(): Promise<Lab[]> {
   const fds: number[] = [];
   let failures = 0;
   try {
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < roundsWanted; round++) {
       rounds.push(
         await time(async () => {
           const statuses = await Promise.all(runners.map(({ lab, runner }) => probeMembers(runner, members(lab))));
@@ -182,6 +185,7 @@ async function scaleScenario(): Promise<Lab[]> {
       (globalThis as { gc?: () => void }).gc?.();
       heap.push(process.memoryUsage().heapUsed);
       fds.push(openFileDescriptors());
+      console.log(`[bench] scale round ${round + 1}/${roundsWanted}: ${(rounds[round] ?? 0).toFixed(0)} ms, heap ${(heap[round] ?? 0) / 1e6} MB, ${fds[round]} fds`);
     }
   } finally {
     clearInterval(fdSampler);
@@ -189,14 +193,15 @@ async function scaleScenario(): Promise<Lab[]> {
   }
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   const refresh = sample(rounds);
-  const heapGrowth = (heap[19] ?? 0) - (heap[4] ?? 0);
+  const last = heap.length - 1;
+  const heapGrowth = (heap[last] ?? 0) - (heap[4] ?? 0);
   results.scale = { pools, hosts: pools * 16, labStartMs, refresh, peakOpen: engine.transport.stats().peakOpen, peakFds, fdsAfterRounds: fds, heapUsedAfterRounds: heap, rssBytes: process.memoryUsage().rss, failedProbes: failures };
   row('5 scale, 64 × 16 hosts', 'lab start (1024 sshd)', `${(labStartMs / 1000).toFixed(1)} s`);
   row('', 'refresh of all 1024 hosts, 32 connections', fmt(refresh), 'every probe answered', failures === 0);
   row('', 'peak open connections', String(engine.transport.stats().peakOpen), '≤ 32', engine.transport.stats().peakOpen <= 32);
   row('', 'peak file descriptors (incl. the lab in this process)', String(peakFds));
-  row('', 'heap after round 5 → 20', `${mb(heap[4] ?? 0)} → ${mb(heap[19] ?? 0)}`, 'no leak (growth < 5 MB)', heapGrowth < 5 * 1024 * 1024);
-  row('', 'fds after round 5 → 20', `${fds[4]} → ${fds[19]}`, 'no leak', (fds[19] ?? 0) <= (fds[4] ?? 0) + 2);
+  row('', `heap after round 5 → ${heap.length}`, `${mb(heap[4] ?? 0)} → ${mb(heap[last] ?? 0)}`, 'no leak (growth < 5 MB)', heapGrowth < 5 * 1024 * 1024);
+  row('', `fds after round 5 → ${fds.length}`, `${fds[4]} → ${fds[last]}`, 'no leak', (fds[last] ?? 0) <= (fds[4] ?? 0) + 2);
   return labs;
 }
 

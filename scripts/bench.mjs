@@ -10,7 +10,8 @@ try {
   ensureSystemPackages(['lab']);
   must(['npm', 'run', '--silent', 'package'], 'npm run package');
   compileTests();
-  must([process.execPath, path.join(root, 'out', 'bench', 'run.js'), ...process.argv.slice(2)], 'the benchmarks');
+  // --expose-gc: the scale scenario collects garbage between rounds, so heap growth means a leak.
+  must([process.execPath, '--expose-gc', path.join(root, 'out', 'bench', 'run.js'), ...process.argv.slice(2)], 'the benchmarks');
 } catch (error) {
   console.error(`[bench] ${error.message}`);
   process.exit(1);
