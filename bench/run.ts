@@ -23,6 +23,8 @@ const root = path.resolve(__dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
 interface Row {
+  /** Which scenario function produced it: a run of some scenarios replaces only their rows. */
+  readonly group: string;
   readonly scenario: string;
   readonly measure: string;
   readonly value: string;
@@ -32,9 +34,10 @@ interface Row {
 
 const rows: Row[] = [];
 const results: Record<string, unknown> = {};
+let group = '';
 
 function row(scenario: string, measure: string, value: string, target = '', met?: boolean): void {
-  rows.push({ scenario, measure, value, target, met });
+  rows.push({ group, scenario, measure, value, target, met });
   console.log(`${scenario.padEnd(26)} ${measure.padEnd(44)} ${value.padEnd(34)} ${target}${met === undefined ? '' : met ? '  ✓' : '  ✗ MISSED'}`);
 }
 
@@ -194,14 +197,16 @@ async function scaleScenario(): Promise<Lab[]> {
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   const refresh = sample(rounds);
   const last = heap.length - 1;
-  const heapGrowth = (heap[last] ?? 0) - (heap[4] ?? 0);
+  // Compare a settled round (the 5th, or the middle one in a short run) with the last.
+  const settled = Math.min(4, Math.floor(last / 2));
+  const heapGrowth = (heap[last] ?? 0) - (heap[settled] ?? 0);
   results.scale = { pools, hosts: pools * 16, labStartMs, refresh, peakOpen: engine.transport.stats().peakOpen, peakFds, fdsAfterRounds: fds, heapUsedAfterRounds: heap, rssBytes: process.memoryUsage().rss, failedProbes: failures };
   row('5 scale, 64 × 16 hosts', 'lab start (1024 sshd)', `${(labStartMs / 1000).toFixed(1)} s`);
   row('', 'refresh of all 1024 hosts, 32 connections', fmt(refresh), 'every probe answered', failures === 0);
   row('', 'peak open connections', String(engine.transport.stats().peakOpen), '≤ 32', engine.transport.stats().peakOpen <= 32);
   row('', 'peak file descriptors (incl. the lab in this process)', String(peakFds));
-  row('', `heap after round 5 → ${heap.length}`, `${mb(heap[4] ?? 0)} → ${mb(heap[last] ?? 0)}`, 'no leak (growth < 5 MB)', heapGrowth < 5 * 1024 * 1024);
-  row('', `fds after round 5 → ${fds.length}`, `${fds[4]} → ${fds[last]}`, 'no leak', (fds[last] ?? 0) <= (fds[4] ?? 0) + 2);
+  row('', `heap after round ${settled + 1} → ${heap.length}`, `${mb(heap[settled] ?? 0)} → ${mb(heap[last] ?? 0)}`, 'no leak (growth < 5 MB)', heapGrowth < 5 * 1024 * 1024);
+  row('', `fds after round ${settled + 1} → ${fds.length}`, `${fds[settled]} → ${fds[last]}`, 'no leak', (fds[last] ?? 0) <= (fds[settled] ?? 0) + 2);
   return labs;
 }
 
@@ -260,9 +265,25 @@ async function activationTime(userDataDir: string): Promise<number> {
   }
 }
 
+/** Keeps the rows and results of scenarios that did not run this time, from the previous results.json. */
+function mergeWithPrevious(): { rows: Row[]; results: Record<string, unknown> } {
+  const file = path.join(root, 'bench', 'results.json');
+  let previous: { rows?: Row[]; results?: Record<string, unknown> } = {};
+  try {
+    previous = JSON.parse(readFileSync(file, 'utf8')) as typeof previous;
+  } catch {
+    // first run, or an unreadable file: nothing to keep
+  }
+  const ran = new Set(rows.map((r) => r.group));
+  const order = ['refresh', 'recovery', 'scale', 'extension'];
+  const merged = [...(previous.rows ?? []).filter((r) => r.group && !ran.has(r.group)), ...rows].sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
+  return { rows: merged, results: { ...(previous.results ?? {}), ...results } };
+}
+
 function report(): void {
-  const table = ['| scenario | measure | value | target | met |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r.scenario} | ${r.measure} | ${r.value} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`)];
-  writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), results, rows }, null, 2)}\n`);
+  const { rows: allRows, results: allResults } = mergeWithPrevious();
+  const table = ['| scenario | measure | value | target | met |', '| --- | --- | --- | --- | --- |', ...allRows.map((r) => `| ${r.scenario} | ${r.measure} | ${r.value} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`)];
+  writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), results: allResults, rows: allRows }, null, 2)}\n`);
   writeFileSync(path.join(root, 'bench', 'report.md'), `# Benchmark report\n\n${new Date().toISOString()}, \`npm run bench\`, 2 cores, loopback lab.\n\n${table.join('\n')}\n`);
   console.log(`\nwritten: bench/results.json, bench/report.md`);
 }
@@ -270,13 +291,17 @@ function report(): void {
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const want = (name: string) => only.length === 0 || only.includes(name);
+  group = 'refresh';
   if (want('refresh')) await refreshScenarios();
+  group = 'recovery';
   if (want('recovery')) {
     await recoveryScenario('docs', '127.77.151');
     await recoveryScenario('code', '127.77.152');
   }
+  group = 'scale';
   const labs = want('scale') ? await scaleScenario() : [];
   try {
+    group = 'extension';
     if (want('extension')) await extensionScenario(labs);
   } finally {
     for (const lab of labs) await lab.stop();
