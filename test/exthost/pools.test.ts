@@ -219,5 +219,38 @@ describe('XenServer Pools against lab pools, in VS Code', function () {
       assert.equal(hosts.filter((h) => h.role === 'master' && h.faults.power === 'on').length, 1);
     });
 
+    it('step by step: the new master dies too; Promote to Master on one slave, then Recover Slaves on it', async () => {
+      const before = await labControl.hosts(lab());
+      const master = before.find((h) => h.role === 'master' && h.faults.power === 'on');
+      assert.ok(master);
+      await labControl.fault(lab(), 'poweroff', master.index);
+      const [chosen, other] = before.filter((h) => h.faults.power === 'on' && h !== master);
+      assert.ok(chosen && other);
+      await labControl.waitFor(lab(), 'survivors in emergency mode', (hosts) => hosts.filter((h) => h.faults.power === 'on').every((h) => h.emergency && h.xapi === 'running'));
+      await vscode.commands.executeCommand('xenPools.refresh');
+      assert.equal(hostNode(pool, chosen.name).contextValue, 'host:slave:emergency');
+      const promote = new ScriptedUi(yes);
+      await withUi(promote, () => vscode.commands.executeCommand('xenPools.promoteToMaster', hostNode(pool, chosen.name)));
+      assert.ok(promote.asked[0]?.includes(`Make ${chosen.name} (${chosen.address}) the master`), promote.asked.join('\n'));
+      await labControl.waitFor(lab(), `${chosen.name} master`, (hosts) => hosts.some((h) => h.index === chosen.index && h.role === 'master' && h.xapi === 'running'));
+      assert.equal((await labControl.hosts(lab())).find((h) => h.index === other.index)?.role, `slave:${master.address}`, 'Promote must not touch the other slaves');
+      await vscode.commands.executeCommand('xenPools.refreshHost', hostNode(pool, chosen.name));
+      assert.equal(hostNode(pool, chosen.name).contextValue, 'host:master:online');
+      await withUi(new ScriptedUi(yes), () => vscode.commands.executeCommand('xenPools.recoverSlaves', hostNode(pool, chosen.name)));
+      await labControl.waitFor(lab(), 'the other slave follows', (hosts) => hosts.some((h) => h.index === other.index && h.role === `slave:${chosen.address}` && h.xapi === 'running'));
+      assert.ok(logText().includes(`[xe] ${chosen.address}: xe pool-recover-slaves (`), 'recover-slaves is not in the log');
+    });
+
+    it('Open SSH Terminal starts ssh to the host; Open Audit Trail shows every state-changing call', async () => {
+      const name = lab().hosts[1]?.name ?? '';
+      const terminal = (await vscode.commands.executeCommand('xenPools.openSshTerminal', hostNode(pool, name))) as vscode.Terminal;
+      assert.equal(terminal.name, `ssh ${name}`);
+      assert.ok(((await terminal.processId) ?? 0) > 0);
+      terminal.dispose();
+      await vscode.commands.executeCommand('xenPools.openAuditLog');
+      const audit = vscode.window.activeTextEditor?.document;
+      assert.ok(audit?.fileName.endsWith('audit.jsonl'), audit?.fileName);
+      assert.match(audit?.getText() ?? '', /"command":"xe pool-emergency-transition-to-master"/);
+    });
   });
 });
