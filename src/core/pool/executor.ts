@@ -204,15 +204,21 @@ export class RecoveryExecutor {
    */
   private async verifySlaves(newMaster: PoolMember, plan: RecoveryPlan, run: XeRunner, context: StepContext): Promise<void> {
     let pending = this.inventory.members.filter((m) => m.uuid !== newMaster.uuid && m.uuid !== plan.oldMaster?.uuid);
+    // A host we cannot reach over SSH cannot follow now either: report it at once instead of waiting for it.
+    const unreachable: PoolMember[] = [];
     const follows = (facts: HostProbeFacts) => facts.role?.role === 'slave' && facts.role.masterAddress === newMaster.address && facts.xapi === 'running' && facts.emergency === false;
     for (let attempt = 0; ; attempt++) {
       const deadline = Date.now() + Math.max(this.timing.recoverRetryDelayMs, this.timing.masterReadyTimeoutMs / (this.timing.recoverRetries + 1));
       while (pending.length) {
         const results = await Promise.all(pending.map(async (member) => ({ member, status: await probeHost(this.runner, member, { commandTimeoutMs: this.timing.commandTimeoutMs, signal: context.signal }) })));
+        pending = [];
         for (const { member, status } of results) {
-          if (status.health.kind === 'probed' && follows(status.health.facts)) context.log(`${member.name} follows ${newMaster.name}`);
+          if (status.health.kind === 'unreachable') {
+            unreachable.push(member);
+            context.log(`${member.name} is unreachable (${status.health.message}); it cannot follow until it is back`);
+          } else if (status.health.kind === 'probed' && follows(status.health.facts)) context.log(`${member.name} follows ${newMaster.name}`);
+          else pending.push(member);
         }
-        pending = results.filter(({ status }) => !(status.health.kind === 'probed' && follows(status.health.facts))).map(({ member }) => member);
         if (!pending.length || Date.now() >= deadline) break;
         await this.sleep(this.timing.pollIntervalMs, context);
       }
@@ -220,8 +226,8 @@ export class RecoveryExecutor {
       context.log(`not following yet: ${pending.map((m) => m.name).join(', ')}; running recover-slaves again`);
       await this.recoverSlaves(run, context);
     }
-    this.stragglers = pending;
-    if (pending.length) context.log(`still not following ${newMaster.name}: ${pending.map((m) => m.name).join(', ')}`);
+    this.stragglers = [...pending, ...unreachable];
+    if (this.stragglers.length) context.log(`still not following ${newMaster.name}: ${this.stragglers.map((m) => m.name).join(', ')}`);
   }
 
   private async checkDefaultSr(newMaster: PoolMember, plan: RecoveryPlan, run: XeRunner, context: StepContext): Promise<void> {
