@@ -7,7 +7,7 @@ import { HostKeyVerifier, KnownHostsFiles, PinnedHostKeys, type ConfirmUnknownHo
 import { SshConfigResolver } from '../../../src/core/ssh/sshConfig';
 import { SshTransport, type TransportSettings } from '../../../src/core/ssh/transport';
 import { HostRunner } from '../../../src/core/pool/hostAccess';
-import type { Lab } from '../lab';
+import { Lab, type LabOptions } from '../lab';
 
 export interface EngineOptions {
   readonly settings?: Partial<TransportSettings>;
@@ -57,5 +57,17 @@ export async function waitUntilSettled(lab: Lab, timeoutMs = 10_000): Promise<vo
   while (lab.state().hosts.some((h) => h.faults.power === 'on' && !h.faults.xapiDown && h.xapi !== 'running')) {
     if (Date.now() > deadline) throw new Error(`lab not settled after ${timeoutMs} ms:\n${lab.statusTable()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A lab and an engine on it for one test; both are stopped afterwards, also when the test fails. */
+export async function withLabEngine(options: LabOptions, body: (lab: Lab, engine: Engine) => Promise<void>, engineOptions: EngineOptions = {}): Promise<void> {
+  const lab = await Lab.start(options);
+  const engine = engineFor(lab, engineOptions);
+  try {
+    await body(lab, engine);
+  } finally {
+    engine.dispose();
+    await lab.stop();
   }
 }

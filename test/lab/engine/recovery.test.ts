@@ -12,9 +12,9 @@ import { probeMembers } from '../../../src/core/pool/prober';
 import { judgePool } from '../../../src/core/pool/verdict';
 import { xe } from '../../../src/core/xe/command';
 import { xeOperations } from '../../../src/core/xe/operations';
-import { Lab, type LabOptions } from '../lab';
+import type { Lab, LabOptions } from '../lab';
 import type { EmergencyModel } from '../sim';
-import { address, engineFor, waitUntilSettled, type Engine } from './harness';
+import { address, waitUntilSettled, withLabEngine, type Engine } from './harness';
 
 const SCALE = 0.02; // fuse 10 s → 0.2 s; docs model's 60 s → 1.2 s
 const FAST = { masterReadyTimeoutMs: 15_000, toolstackTimeoutMs: 15_000, pollIntervalMs: 100, recoverRetries: 2, recoverRetryDelayMs: 300, commandTimeoutMs: 5_000 };
@@ -26,15 +26,10 @@ interface Scene {
 }
 
 async function withPool(options: LabOptions, body: (scene: Scene) => Promise<void>): Promise<void> {
-  const lab = await Lab.start({ hosts: 4, timeScale: SCALE, vmsPerHost: 2, ...options });
-  const engine = engineFor(lab);
-  try {
+  await withLabEngine({ hosts: 4, timeScale: SCALE, vmsPerHost: 2, ...options }, async (lab, engine) => {
     const inventory = await discoverPool(engine.runner, address(lab, 2));
     await body({ lab, engine, inventory });
-  } finally {
-    engine.dispose();
-    await lab.stop();
-  }
+  });
 }
 
 async function assess({ engine, inventory }: Scene) {

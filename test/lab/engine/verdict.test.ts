@@ -9,7 +9,7 @@ import { probeMembers } from '../../../src/core/pool/prober';
 import { judgePool } from '../../../src/core/pool/verdict';
 import { xe } from '../../../src/core/xe/command';
 import { Lab } from '../lab';
-import { address, engineFor, waitUntilSettled, type Engine } from './harness';
+import { address, engineFor, waitUntilSettled, withLabEngine, type Engine } from './harness';
 
 const failureOf = (status: HostStatus) => (status.health.kind === 'unreachable' ? status.health.failure : undefined);
 const factsOf = (status: HostStatus) => (status.health.kind === 'probed' ? status.health.facts : undefined);
@@ -107,60 +107,57 @@ describe('engine: verdicts that need their own pool', function () {
   this.timeout(60_000);
 
   it('HA enabled and the master lost → "ha": xapi elects a new master itself', async () => {
-    const lab = await Lab.start({ name: 'eng-ha', baseAddress: '127.77.121', hosts: 3, ha: true, timeScale: 0.02 });
-    const engine = engineFor(lab, { settings: { connectTimeoutMs: 1_500 } });
-    try {
-      const inventory = await discoverPool(engine.runner, address(lab, 2));
-      assert.equal(inventory.haEnabled, true);
-      await lab.fault('poweroff', 1);
-      const statuses = await probeMembers(engine.runner, inventory.members, undefined, { commandTimeoutMs: 3_000 });
-      assert.equal(judgePool(inventory, statuses).kind, 'ha');
-    } finally {
-      engine.dispose();
-      await lab.stop();
-    }
+    await withLabEngine(
+      { name: 'eng-ha', baseAddress: '127.77.121', hosts: 3, ha: true, timeScale: 0.02 },
+      async (lab, engine) => {
+        const inventory = await discoverPool(engine.runner, address(lab, 2));
+        assert.equal(inventory.haEnabled, true);
+        await lab.fault('poweroff', 1);
+        const statuses = await probeMembers(engine.runner, inventory.members, undefined, { commandTimeoutMs: 3_000 });
+        assert.equal(judgePool(inventory, statuses).kind, 'ha');
+      },
+      { settings: { connectTimeoutMs: 1_500 } },
+    );
   });
 
   it('old master back but partitioned from the new master → split-brain', async () => {
-    const lab = await Lab.start({ name: 'eng-split', baseAddress: '127.77.122', hosts: 3, model: 'code', timeScale: 0.02 });
-    const engine = engineFor(lab, { settings: { connectTimeoutMs: 1_500 } });
-    try {
-      const inventory = await discoverPool(engine.runner, address(lab, 2));
-      await lab.fault('poweroff', 1);
-      const run = engine.runner.xe(address(lab, 2));
-      await run(xe.poolEmergencyTransitionToMaster());
-      await waitUntilSettled(lab);
-      await lab.fault('partition', 1, '2');
-      await lab.fault('poweron', 1);
-      await waitUntilSettled(lab);
-      engine.transport.dispose();
-      const statuses = await probeMembers(engine.runner, inventory.members, undefined, { commandTimeoutMs: 3_000 });
-      assert.equal(judgePool(inventory, statuses).kind, 'split-brain', lab.statusTable());
-    } finally {
-      engine.dispose();
-      await lab.stop();
-    }
+    await withLabEngine(
+      { name: 'eng-split', baseAddress: '127.77.122', hosts: 3, model: 'code', timeScale: 0.02 },
+      async (lab, engine) => {
+        const inventory = await discoverPool(engine.runner, address(lab, 2));
+        await lab.fault('poweroff', 1);
+        const run = engine.runner.xe(address(lab, 2));
+        await run(xe.poolEmergencyTransitionToMaster());
+        await waitUntilSettled(lab);
+        await lab.fault('partition', 1, '2');
+        await lab.fault('poweron', 1);
+        await waitUntilSettled(lab);
+        engine.transport.dispose();
+        const statuses = await probeMembers(engine.runner, inventory.members, undefined, { commandTimeoutMs: 3_000 });
+        assert.equal(judgePool(inventory, statuses).kind, 'split-brain', lab.statusTable());
+      },
+      { settings: { connectTimeoutMs: 1_500 } },
+    );
   });
 
   it('old master back and able to reach the new master → it demotes itself, the pool is healthy again', async () => {
-    const lab = await Lab.start({ name: 'eng-back', baseAddress: '127.77.123', hosts: 3, model: 'code', timeScale: 0.02 });
-    const engine = engineFor(lab, { settings: { connectTimeoutMs: 1_500 } });
-    try {
-      const inventory = await discoverPool(engine.runner, address(lab, 2));
-      await lab.fault('poweroff', 1);
-      await engine.runner.xe(address(lab, 2))(xe.poolEmergencyTransitionToMaster());
-      await waitUntilSettled(lab);
-      await engine.runner.xe(address(lab, 2))(xe.poolRecoverSlaves());
-      await lab.fault('poweron', 1);
-      await waitUntilSettled(lab);
-      engine.transport.dispose();
-      const statuses = await probeMembers(engine.runner, inventory.members, undefined, { commandTimeoutMs: 3_000 });
-      const verdict = judgePool(inventory, statuses);
-      assert.equal(verdict.kind, 'healthy', `${lab.statusTable()}\n${verdict.evidence.join('\n')}`);
-      assert.equal(verdict.kind === 'healthy' && verdict.masterUuid, lab.state().hosts[1]?.uuid);
-    } finally {
-      engine.dispose();
-      await lab.stop();
-    }
+    await withLabEngine(
+      { name: 'eng-back', baseAddress: '127.77.123', hosts: 3, model: 'code', timeScale: 0.02 },
+      async (lab, engine) => {
+        const inventory = await discoverPool(engine.runner, address(lab, 2));
+        await lab.fault('poweroff', 1);
+        await engine.runner.xe(address(lab, 2))(xe.poolEmergencyTransitionToMaster());
+        await waitUntilSettled(lab);
+        await engine.runner.xe(address(lab, 2))(xe.poolRecoverSlaves());
+        await lab.fault('poweron', 1);
+        await waitUntilSettled(lab);
+        engine.transport.dispose();
+        const statuses = await probeMembers(engine.runner, inventory.members, undefined, { commandTimeoutMs: 3_000 });
+        const verdict = judgePool(inventory, statuses);
+        assert.equal(verdict.kind, 'healthy', `${lab.statusTable()}\n${verdict.evidence.join('\n')}`);
+        assert.equal(verdict.kind === 'healthy' && verdict.masterUuid, lab.state().hosts[1]?.uuid);
+      },
+      { settings: { connectTimeoutMs: 1_500 } },
+    );
   });
 });

@@ -3,6 +3,8 @@
  * (spec B.1; xen-api cli_printer.ml multi_line_record), used to prove that the fixtures are laid out
  * exactly as xe lays them out, and a seeded random source for the deterministic fuzz tests.
  */
+import { strict as assert } from 'node:assert';
+import { XeParseError } from '../../../../src/core/xe/errors';
 import type { XeField, XeRecord } from '../../../../src/core/xe/records';
 
 export type Marker = '( RO)' | '( RW)' | '(SRO)' | '(SRW)' | '(MRO)' | '(MRW)';
@@ -75,4 +77,15 @@ export function seededRandom(seed: number): () => number {
 
 export function randomInt(random: () => number, maxExclusive: number): number {
   return Math.floor(random() * maxExclusive);
+}
+
+/** Runs `parse` and returns the XeParseError it must throw. */
+export function parseErrorOf(parse: () => unknown): XeParseError {
+  try {
+    parse();
+  } catch (error) {
+    assert.ok(error instanceof XeParseError, `expected XeParseError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected an XeParseError, but parsing succeeded');
 }

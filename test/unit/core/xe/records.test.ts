@@ -2,18 +2,8 @@ import { strict as assert } from 'node:assert';
 import { XeParseError } from '../../../../src/core/xe/errors';
 import { type XeRecord, parseXeRecord, parseXeRecords } from '../../../../src/core/xe/records';
 import { fixture } from '../../fixtures';
-import { type FieldRow, fieldsOf, printRecord, printRecords, randomInt, reprint, seededRandom } from './recordPrinter';
+import { type FieldRow, fieldsOf, parseErrorOf, printRecord, printRecords, randomInt, reprint, seededRandom } from './recordPrinter';
 
-/** Runs `parse` and returns the XeParseError it must throw. */
-function parseErrorOf(parse: () => unknown): XeParseError {
-  try {
-    parse();
-  } catch (error) {
-    assert.ok(error instanceof XeParseError, `expected XeParseError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected an XeParseError, but parsing succeeded');
-}
 
 function assertParseError(stdout: string, line: number, offendingLine: string): XeParseError {
   const error = parseErrorOf(() => parseXeRecords(stdout, 'test output'));

@@ -11,7 +11,7 @@ import {
   parseSingleValue,
 } from '../../../../src/core/xe/results';
 import { fixture } from '../../fixtures';
-import { randomInt, seededRandom } from './recordPrinter';
+import { parseErrorOf, randomInt, seededRandom } from './recordPrinter';
 
 const HOST1 = '0a1b2c3d-1111-4aaa-8bbb-000000000001';
 const HOST2 = '0a1b2c3d-2222-4aaa-8bbb-000000000002';
@@ -22,15 +22,6 @@ function stdout(name: string): string {
   return fixture(`xe/stdout/${name}`);
 }
 
-function parseErrorOf(parse: () => unknown): XeParseError {
-  try {
-    parse();
-  } catch (error) {
-    assert.ok(error instanceof XeParseError, `expected XeParseError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected an XeParseError, but parsing succeeded');
-}
 
 function assertParseError(parse: () => unknown, line: number, offendingLine: string): XeParseError {
   const error = parseErrorOf(parse);
