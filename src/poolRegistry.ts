@@ -94,6 +94,11 @@ export class PoolRegistry implements vscode.Disposable {
     return runner;
   }
 
+  /** A discovery that failed or was abandoned: drop the password it held. */
+  forgetPending(address: string): void {
+    this.pending.delete(address);
+  }
+
   async add(inventory: PoolInventory, login: PoolLogin, addedThrough: string): Promise<PoolMonitor> {
     const pending = this.pending.get(addedThrough);
     this.pending.delete(addedThrough);

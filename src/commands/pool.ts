@@ -50,10 +50,16 @@ async function askAddPool(): Promise<AddPoolArguments> {
 export async function addPool(context: CommandContext, args?: AddPoolArguments): Promise<void> {
   const request = args ?? (await askAddPool());
   const login: PoolLogin = { user: request.user ?? 'root', auth: request.auth, ...(request.port ? { port: request.port } : {}), ...(request.keyFile ? { keyFile: request.keyFile } : {}) };
-  const inventory = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Discovering the pool through ${request.address}…` },
-    () => discoverPool(context.registry.pendingRunner(request.address, login, request.password), request.address),
-  );
+  let inventory;
+  try {
+    inventory = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Discovering the pool through ${request.address}…` },
+      () => discoverPool(context.registry.pendingRunner(request.address, login, request.password), request.address),
+    );
+  } catch (error) {
+    context.registry.forgetPending(request.address);
+    throw error;
+  }
   const monitor = await context.registry.add(inventory, login, request.address);
   context.log.info(`[pool] added ${inventory.poolName} (${inventory.poolUuid}): ${inventory.members.map((m) => `${m.name} ${m.address}`).join(', ')}`);
   void vscode.window.showInformationMessage(`Added pool ${inventory.poolName} with ${inventory.members.length} hosts.`);
