@@ -54,7 +54,8 @@ export class PoolRegistry implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private transportValue: SshTransport | undefined;
   /** Logins and passwords of pools being added, by address, until their UUID is known. */
-  private readonly pending = new Map<string, { login: PoolLogin; password?: string }>();
+  /** Passwords of pools being added, by the address they are added through, until add() stores them. */
+  private readonly pendingPasswords = new Map<string, string>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -88,7 +89,7 @@ export class PoolRegistry implements vscode.Disposable {
 
   /** A runner for the hosts of a pool that is still being added (discovery): the password is held until add(). */
   pendingRunner(address: string, login: PoolLogin, password: string | undefined): HostRunner {
-    this.pending.set(address, { login, ...(password !== undefined ? { password } : {}) });
+    if (password !== undefined) this.pendingPasswords.set(address, password);
     const runner = new HostRunner(() => this.transport, this.access(login, { password: async () => password }));
     runner.onXeCall((call) => this.onXeCall(address, call));
     return runner;
@@ -96,13 +97,13 @@ export class PoolRegistry implements vscode.Disposable {
 
   /** A discovery that failed or was abandoned: drop the password it held. */
   forgetPending(address: string): void {
-    this.pending.delete(address);
+    this.pendingPasswords.delete(address);
   }
 
   async add(inventory: PoolInventory, login: PoolLogin, addedThrough: string): Promise<PoolMonitor> {
-    const pending = this.pending.get(addedThrough);
-    this.pending.delete(addedThrough);
-    if (pending?.password !== undefined) await this.context.secrets.store(passwordKey(inventory.poolUuid), pending.password);
+    const password = this.pendingPasswords.get(addedThrough);
+    this.pendingPasswords.delete(addedThrough);
+    if (password !== undefined) await this.context.secrets.store(passwordKey(inventory.poolUuid), password);
     const stored: StoredPool = { inventory, login };
     await this.save([...this.stored().filter((p) => p.inventory.poolUuid !== inventory.poolUuid), stored]);
     this.monitors.get(inventory.poolUuid)?.replaceInventory(inventory);

@@ -74,7 +74,7 @@ export class RecoveryCancelledError extends Error {
   }
 }
 
-function describeStep(step: RecoveryStep): string {
+export function describeStep(step: RecoveryStep): string {
   const on = `on ${step.host.name} (${step.host.address})`;
   switch (step.kind) {
     case 'disable-ha':
@@ -93,8 +93,6 @@ function describeStep(step: RecoveryStep): string {
       return `check the pool's default SR ${on}`;
   }
 }
-
-export { describeStep };
 
 interface StepContext {
   readonly log: (line: string) => void;

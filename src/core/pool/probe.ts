@@ -54,18 +54,21 @@ export class ProbeOutputError extends Error {
   }
 }
 
+/** `@@name` starts a section of the following lines; `@@name value` is a one-line section. */
 function sections(stdout: string): Map<string, string[]> {
   const result = new Map<string, string[]>();
   let current: string[] | undefined;
   for (const line of stdout.split('\n')) {
     const marker = /^@@(\S+)(?: (.*))?$/.exec(line);
-    if (marker?.[1]) {
+    if (!marker?.[1]) {
+      current?.push(line);
+    } else if (marker[2] === undefined) {
       current = [];
-      result.set(marker[1], marker[2] === undefined ? current : [marker[2]]);
-      if (marker[2] !== undefined) current = undefined;
-      continue;
+      result.set(marker[1], current);
+    } else {
+      current = undefined;
+      result.set(marker[1], [marker[2]]);
     }
-    current?.push(line);
   }
   return result;
 }
