@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import type { HostStatus } from '../core/pool/model';
 import type { PoolRegistry } from '../poolRegistry';
 import { HostNode, PoolNode, type XenNode } from './nodes';
 
@@ -10,7 +9,6 @@ import { HostNode, PoolNode, type XenNode } from './nodes';
 export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<XenNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly lastKnown = new Map<string, HostStatus>();
   private pendingRefresh: NodeJS.Timeout | undefined;
   private readonly subscription: vscode.Disposable;
 
@@ -25,11 +23,7 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
   getChildren(element?: XenNode): XenNode[] {
     if (!element) return this.registry.pools().map((monitor) => new PoolNode(monitor)).sort((a, b) => String(a.label).localeCompare(String(b.label)));
     if (element instanceof PoolNode) {
-      return element.monitor.allStatuses().map((status) => {
-        const key = `${element.monitor.inventory.poolUuid}:${status.member.uuid}`;
-        if (status.health.kind === 'probed') this.lastKnown.set(key, status);
-        return new HostNode(element, status, this.lastKnown.get(key));
-      });
+      return element.monitor.allStatuses().map((status) => new HostNode(element, status, element.monitor.lastProbedStatus(status.member.uuid)));
     }
     return [];
   }

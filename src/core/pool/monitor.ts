@@ -10,6 +10,8 @@ import { judgePool } from './verdict';
  */
 export class PoolMonitor {
   private readonly statuses = new Map<string, HostStatus>();
+  /** Each host's last successful probe: a host that stops answering keeps showing the role it had. */
+  private readonly lastProbed = new Map<string, HostStatus>();
   private readonly listeners: ((hostUuid: string | undefined) => void)[] = [];
   private currentVerdict: PoolVerdict | undefined;
   private inFlight = 0;
@@ -36,6 +38,10 @@ export class PoolMonitor {
     return this.statuses.get(hostUuid);
   }
 
+  lastProbedStatus(hostUuid: string): HostStatus | undefined {
+    return this.lastProbed.get(hostUuid);
+  }
+
   allStatuses(): HostStatus[] {
     return this.inventory.members.map((member) => this.statuses.get(member.uuid) ?? { member, health: { kind: 'probing' } });
   }
@@ -52,7 +58,12 @@ export class PoolMonitor {
   /** After a rediscovery: new members appear, gone ones disappear, known ones keep their last state. */
   replaceInventory(inventory: PoolInventory): void {
     this.inventoryValue = inventory;
-    for (const uuid of [...this.statuses.keys()]) if (!inventory.members.some((m) => m.uuid === uuid)) this.statuses.delete(uuid);
+    for (const uuid of [...this.statuses.keys()]) {
+      if (!inventory.members.some((m) => m.uuid === uuid)) {
+        this.statuses.delete(uuid);
+        this.lastProbed.delete(uuid);
+      }
+    }
     this.judge();
   }
 
@@ -71,6 +82,7 @@ export class PoolMonitor {
         members.map(async (member) => {
           const status = await probeHost(this.runner, member, this.probeOptions());
           this.statuses.set(member.uuid, status);
+          if (status.health.kind === 'probed') this.lastProbed.set(member.uuid, status);
           this.emit(member.uuid);
         }),
       );
