@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { openWorkbench, repoRoot, startCodeServer, type CodeServer, type Page, type Workbench } from '../support/codeServer';
-import { runCommand } from './workbenchActions';
+import { runCommand, screenshotIfFailed } from './workbenchActions';
 
 const screenshots = path.join(repoRoot, 'test-results', 'e2e');
 const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -34,12 +34,9 @@ describe('the XenServer Pools view in the browser workbench', function () {
     await server?.stop();
   });
 
+  // A failing step leaves a picture of what was on screen.
   afterEach(async function () {
-    // A failing step leaves a picture of what was on screen.
-    if (this.currentTest?.state === 'failed' && workbench) {
-      const name = this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60);
-      await page.screenshot({ path: path.join(screenshots, `failed-${name}.png`) }).catch(() => undefined);
-    }
+    await screenshotIfFailed(this.currentTest, workbench ? page : undefined, screenshots);
   });
 
   const activityBarIcon = () => page.locator(`.activitybar a.action-label[aria-label="${containerTitle}"]`);

@@ -8,7 +8,7 @@ import { discoverPool } from '../../src/core/pool/discovery';
 import { address, engineFor } from '../lab/engine/harness';
 import { Lab } from '../lab/lab';
 import { openWorkbench, repoRoot, startCodeServer, type CodeServer, type Page, type Workbench } from '../support/codeServer';
-import { runCommand, treeRow } from './workbenchActions';
+import { runCommand, screenshotIfFailed, treeRow } from './workbenchActions';
 
 const screenshots = path.join(repoRoot, 'test-results', 'e2e');
 
@@ -50,11 +50,9 @@ describe('Guided Recovery in the browser workbench', function () {
     await lab?.stop();
   });
 
+  // A failing step leaves a picture of what was on screen.
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && workbench) {
-      const name = this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60);
-      await page.screenshot({ path: path.join(screenshots, `failed-${name}.png`) }).catch(() => undefined);
-    }
+    await screenshotIfFailed(this.currentTest, workbench ? page : undefined, screenshots);
   });
 
   it('shows the dead master and the emergency slave at a glance', async () => {
