@@ -25,6 +25,20 @@ export async function repeat(runs: number, body: () => Promise<unknown>): Promis
   return sample(values);
 }
 
+/**
+ * Times two bodies in alternation, `runs` times each: drift on a noisy machine (another process
+ * waking up, the CPU clocking down) then hits both alike, and their ratio stays fair.
+ */
+export async function alternate(runs: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[Sample, Sample]> {
+  const first: number[] = [];
+  const second: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    first.push(await time(a));
+    second.push(await time(b));
+  }
+  return [sample(first), sample(second)];
+}
+
 export function fmt(s: Sample): string {
   return `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}–${s.max.toFixed(1)}, n=${s.runs})`;
 }

@@ -8,8 +8,8 @@
  *    over /etc/xensource (pool.conf), /etc/xensource-inventory, /opt/xensource/bin (xe, xe-toolstack-restart; first on
  *    PATH via sshd `SetEnv`), /etc/passwd and /etc/shadow. Every session sshd forks inherits that view, so no
  *    per-command wrapper is needed (cheaper than the forced-command wrapper of TESTBED.md, same effect). The lab
- *    passwd gives root the shell /bin/sh and an empty home, so no rc files run (root's bash runs pyenv: 145 ms), and a
- *    per-host primary group id that nftables uses (`meta skgid`) to tell the hosts' outgoing packets apart;
+ *    passwd gives root dom0's login shell, bash, with an empty home, so no rc files run (this machine's root
+ *    .bashrc runs pyenv: 145 ms), and a per-host primary group id that nftables uses (`meta skgid`) to tell the hosts' outgoing packets apart;
  *  - `xe` is a tiny bash client that sends argv to the one simulator process over loopback TCP and evals the reply
  *    (stdout, stderr and exit code, byte-exact);
  *  - the simulator listens on <addr>:443 while the host is on and its xapi runs (the "xapi port" for TCP checks).
@@ -24,6 +24,13 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Durations, EmergencyModel, LabStateSnapshot, SimHost, Simulator } from './sim';
 import { XapiVersion } from './texts';
+
+/**
+ * root's login shell on every lab host: bash, as in XenServer's and XCP-ng's dom0, so commands run by the same shell
+ * (and cost the same start-up) as on a real host. The host's home is empty, so bash reads no ~/.bashrc; Debian's
+ * /etc/bash.bashrc returns at once for a non-interactive shell.
+ */
+const DOM0_LOGIN_SHELL = '/bin/bash';
 
 export interface LabOptions {
   /** Lab name: used for the directory, the nft table and the UUID seed. Default 'lab<third octet>'. */
@@ -266,9 +273,9 @@ export class Lab {
     // the thin clients (bash, no rc files; see README in this folder for the cost)
     fs.writeFileSync(path.join(d, 'bin', 'xe'), clientScript('xe', h.info.index, this.xePort), { mode: 0o755 });
     fs.writeFileSync(path.join(d, 'bin', 'xe-toolstack-restart'), clientScript('xe-toolstack-restart', h.info.index, this.xePort), { mode: 0o755 });
-    // per-host passwd/shadow: root gets /bin/sh, an empty home, a per-host primary gid, and the lab password
+    // per-host passwd/shadow: root gets dom0's shell, an empty home, a per-host primary gid, and the lab password
     const home = path.join(d, 'home');
-    fs.writeFileSync(path.join(d, 'passwd'), passwd.replace(/^root:[^\n]*$/m, `root:x:0:${h.gid}:root:${home}:/bin/sh`));
+    fs.writeFileSync(path.join(d, 'passwd'), passwd.replace(/^root:[^\n]*$/m, `root:x:0:${h.gid}:root:${home}:${DOM0_LOGIN_SHELL}`));
     fs.writeFileSync(path.join(d, 'shadow'), shadowWithRoot(shadow, hash), { mode: 0o600 });
     fs.writeFileSync(path.join(d, 'shadow.good'), shadowWithRoot(shadow, hash), { mode: 0o600 });
     fs.writeFileSync(
@@ -637,10 +644,10 @@ export class Lab {
         this.sim.setXapiDown(s, true);
         break;
       case 'slow': {
-        // every SSH command is delayed: root's login shell becomes a wrapper that sleeps, then runs /bin/sh
+        // every SSH command is delayed: root's login shell becomes a wrapper that sleeps, then runs the usual shell
         const ms = arg ? Number(arg) : 2000;
         if (!Number.isFinite(ms) || ms < 0) throw new Error('slow needs a delay in ms');
-        fs.writeFileSync(path.join(h.info.dir, 'bin', '.lab-slow-shell'), `#!/bin/sh\nsleep ${(ms / 1000).toFixed(3)}\nexec /bin/sh "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(h.info.dir, 'bin', '.lab-slow-shell'), `#!/bin/sh\nsleep ${(ms / 1000).toFixed(3)}\nexec ${DOM0_LOGIN_SHELL} "$@"\n`, { mode: 0o755 });
         this.setRootShell(h, '/opt/xensource/bin/.lab-slow-shell');
         s.faults.sessionDelayMs = ms;
         this.sim.markChanged();
@@ -701,7 +708,7 @@ export class Lab {
     }
     if (s.faults.slowMs) this.sim.setSlow(s, 0);
     if (s.faults.sessionDelayMs) {
-      this.setRootShell(h, '/bin/sh');
+      this.setRootShell(h, DOM0_LOGIN_SHELL);
       s.faults.sessionDelayMs = 0;
     }
     if (s.faults.output) this.sim.setOutputFault(s, null);

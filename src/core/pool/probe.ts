@@ -17,17 +17,23 @@ export const PROBE_SCRIPT = [
   // Shell built-ins wherever possible: a probe runs on every host at once, and each extra process
   // costs about a millisecond of a busy dom0's CPU.
   "conf=; if [ -r /etc/xensource/pool.conf ]; then IFS= read -r conf < /etc/xensource/pool.conf || :; echo '@@pool.conf'; printf '%s\\n' \"$conf\"; else echo '@@pool.conf-missing'; fi",
-  "echo '@@inventory'; while IFS= read -r line; do case $line in INSTALLATION_UUID=*|PRODUCT_VERSION=*|PRODUCT_BRAND=*) printf '%s\\n' \"$line\" ;; esac; done < /etc/xensource-inventory 2>/dev/null",
-  // stdout goes straight out; stderr and the exit code are captured, then printed after it.
-  "echo '@@emergency.stdout'; exec 3>&1",
-  'e=$(timeout 5 xe host-is-in-emergency-mode 2>&1 >&3 3>&-; echo "@@emergency.exit $?")',
-  "echo; echo '@@emergency.stderr'; printf '%s\\n' \"$e\"",
   // The master address comes from a file on the host; refuse anything but address characters
-  // before it goes into a command line. 1 s is ample for a TCP connect inside a pool's network,
-  // and bounds how long a black-holed master can delay each survivor's answer.
+  // before it goes into a command line.
   'case "$conf" in slave:*) m=${conf#slave:} ;; *) m= ;; esac',
   'case "$m" in *[!0-9A-Za-z.:_-]*) m= ;; esac',
-  'if [ -n "$m" ]; then if timeout 1 bash -c "exec 3<>/dev/tcp/$m/443" 2>/dev/null; then echo "@@master-port open"; else echo "@@master-port closed"; fi; fi',
+  // In bash (dom0's login shell) the master-port connect starts now, in a forked subshell, and runs
+  // while xe does: no extra program is started. `eval` keeps the bash-only syntax away from other
+  // shells' parsers; they take the `timeout` way below.
+  `pc=; if [ -n "$m" ] && [ -n "$BASH_VERSION" ]; then eval 'exec 4< <({ exec 3<>"/dev/tcp/$m/443"; } 2>/dev/null </dev/null && echo open || echo closed)'; pc=$!; fi`,
+  "echo '@@inventory'; while IFS= read -r line; do case $line in INSTALLATION_UUID=*|PRODUCT_VERSION=*|PRODUCT_BRAND=*) printf '%s\\n' \"$line\" ;; esac; done < /etc/xensource-inventory 2>/dev/null",
+  // xe's stdout and stderr go straight to the channel's, each after a marker, so neither needs a
+  // capturing subshell; whatever a login script printed to stderr before the marker is ignored.
+  "echo '@@emergency.stdout'; echo '@@emergency.stderr' >&2",
+  'timeout 5 xe host-is-in-emergency-mode; x=$?; echo; echo "@@emergency.exit $x"',
+  // 1 s is ample for a TCP connect inside a pool's network, and bounds how long a black-holed
+  // master can delay each survivor's answer. A connect still hanging then is given up (killed).
+  'if [ -n "$pc" ]; then read -r -t 1 -u 4 p || p=closed; exec 4<&-; kill "$pc" 2>/dev/null; echo "@@master-port $p"',
+  'elif [ -n "$m" ]; then if timeout 1 bash -c "exec 3<>/dev/tcp/$m/443" 2>/dev/null; then echo "@@master-port open"; else echo "@@master-port closed"; fi; fi',
   'echo "@@end"',
 ].join('\n');
 
@@ -112,10 +118,17 @@ function parseEmergency(stdoutLines: string[], stderrLines: string[], exitText: 
   return { xapi, emergency: undefined, emergencyFailure: failure };
 }
 
+/** What the probe command printed: the script's sections on stdout, xe's errors on stderr. */
+export interface ProbeOutput {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 /** Turns the probe script's output into facts; throws ProbeOutputError on anything else. */
-export function parseProbeOutput(stdout: string): HostProbeFacts {
+export function parseProbeOutput({ stdout, stderr }: ProbeOutput): HostProbeFacts {
   const parts = sections(stdout);
   required(parts, 'end');
+  const errors = required(sections(stderr), 'emergency.stderr');
   const inventory = required(parts, 'inventory');
   const masterPort = parts.get('master-port')?.[0];
   const installationUuid = inventoryValue(inventory, 'INSTALLATION_UUID');
@@ -124,7 +137,7 @@ export function parseProbeOutput(stdout: string): HostProbeFacts {
     ...parseRole(parts.has('pool.conf-missing') ? undefined : required(parts, 'pool.conf')),
     ...(installationUuid ? { installationUuid } : {}),
     ...(productVersion ? { productVersion } : {}),
-    ...parseEmergency(required(parts, 'emergency.stdout'), required(parts, 'emergency.stderr'), required(parts, 'emergency.exit')[0] ?? ''),
+    ...parseEmergency(required(parts, 'emergency.stdout'), errors, required(parts, 'emergency.exit')[0] ?? ''),
     masterPortOpen: masterPort === undefined ? undefined : masterPort === 'open',
   };
 }

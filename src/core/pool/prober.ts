@@ -25,7 +25,7 @@ export async function probeHost(runner: HostRunner, member: PoolMember, options:
   let health: HostHealth;
   try {
     const result = await runner.shell(member.address, PROBE_SCRIPT, { timeoutMs: options.commandTimeoutMs, signal: options.signal });
-    health = { kind: 'probed', facts: parseProbeOutput(result.stdout) };
+    health = { kind: 'probed', facts: parseProbeOutput(result) };
   } catch (error) {
     if (error instanceof SshAbortedError) throw error;
     health = healthFromError(error);

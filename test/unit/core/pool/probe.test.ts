@@ -1,25 +1,27 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseProbeOutput, ProbeOutputError, PROBE_SCRIPT } from '../../../../src/core/pool/probe';
+import { parseProbeOutput, ProbeOutputError, PROBE_SCRIPT, type ProbeOutput } from '../../../../src/core/pool/probe';
 
-function output(parts: { poolConf?: string | null; inventory?: string; stdout?: string; stderr?: string; exit?: number; port?: 'open' | 'closed' }): string {
-  return [
+/** What the probe prints on a host in the given state: its sections on stdout, xe's errors on stderr. */
+function output(parts: { poolConf?: string | null; inventory?: string; stdout?: string; stderr?: string; exit?: number; port?: 'open' | 'closed' }): ProbeOutput {
+  const stdout = [
     ...(parts.poolConf === null ? ['@@pool.conf-missing'] : ['@@pool.conf', parts.poolConf ?? 'master']),
     '',
     '@@inventory',
     parts.inventory ?? "INSTALLATION_UUID='0a1b2c3d-1111-4aaa-8bbb-000000000001'\nPRODUCT_VERSION='8.3.0'",
     '@@emergency.stdout',
     parts.stdout ?? 'false',
-    '@@emergency.stderr',
-    ...(parts.stderr ? [parts.stderr] : []),
+    '',
     `@@emergency.exit ${parts.exit ?? 0}`,
     ...(parts.port ? [`@@master-port ${parts.port}`] : []),
     '@@end',
     '',
   ].join('\n');
+  return { stdout, stderr: ['@@emergency.stderr', ...(parts.stderr ? [parts.stderr] : []), ''].join('\n') };
 }
 
 describe('health probe output', () => {
@@ -54,60 +56,96 @@ describe('health probe output', () => {
   });
 
   it('throws ProbeOutputError on output that is not the probe (garbage, cut short)', () => {
-    assert.throws(() => parseProbeOutput('<html>502 Bad Gateway</html>\n'), ProbeOutputError);
-    assert.throws(() => parseProbeOutput(output({}).replace('@@end\n', '')), ProbeOutputError);
+    const healthy = output({});
+    assert.throws(() => parseProbeOutput({ stdout: '<html>502 Bad Gateway</html>\n', stderr: '' }), ProbeOutputError);
+    assert.throws(() => parseProbeOutput({ ...healthy, stdout: healthy.stdout.replace('@@end\n', '') }), ProbeOutputError);
+    assert.throws(() => parseProbeOutput({ ...healthy, stderr: '' }), /emergency\.stderr/);
+  });
+
+  it('ignores what a login script printed to stderr before the probe ran', () => {
+    const noisy = output({ stdout: 'true' });
+    const facts = parseProbeOutput({ ...noisy, stderr: `stty: 'standard input': Inappropriate ioctl for device\n${noisy.stderr}` });
+    assert.equal(facts.xapi, 'running');
+    assert.equal(facts.emergency, true);
   });
 
   it('refuses garbage where the emergency flag should be', () => {
     assert.throws(() => parseProbeOutput(output({ stdout: 'maybe' })), /maybe/);
   });
 
-  describe('the script itself, run by /bin/sh against a fake host root', () => {
-    let dir: string;
-    before(() => {
-      dir = mkdtempSync(path.join(tmpdir(), 'xenpools-probe-'));
-    });
-    after(() => rmSync(dir, { recursive: true, force: true }));
+  // dom0 runs the probe in bash (root's login shell), which checks the master port without starting
+  // a program; any other POSIX shell takes the `timeout 1 bash` way. Both must tell the same.
+  for (const shell of ['/bin/bash', '/bin/sh']) {
+    describe(`the script itself, run by ${shell} against a fake host root`, () => {
+      let dir: string;
+      let listener: net.Server;
+      let openPort: number;
+      let closedPort: number;
+      before(async () => {
+        dir = mkdtempSync(path.join(tmpdir(), 'xenpools-probe-'));
+        listener = net.createServer((socket) => socket.destroy());
+        await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+        openPort = (listener.address() as net.AddressInfo).port;
+        // A port that was free a moment ago: nothing listens there, so the connect is refused.
+        const probe = net.createServer();
+        await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+        closedPort = (probe.address() as net.AddressInfo).port;
+        await new Promise((resolve) => probe.close(resolve));
+      });
+      after(async () => {
+        await new Promise((resolve) => listener.close(resolve));
+        rmSync(dir, { recursive: true, force: true });
+      });
 
-    function runScript(poolConf: string | undefined, xeBody: string): string {
-      const etc = path.join(dir, 'etc');
-      const bin = path.join(dir, 'bin');
-      mkdirSync(path.join(etc, 'xensource'), { recursive: true });
-      mkdirSync(bin, { recursive: true });
-      rmSync(path.join(etc, 'xensource', 'pool.conf'), { force: true });
-      if (poolConf !== undefined) writeFileSync(path.join(etc, 'xensource', 'pool.conf'), poolConf);
-      writeFileSync(path.join(etc, 'xensource-inventory'), "INSTALLATION_UUID='0a1b2c3d-2222-4aaa-8bbb-000000000002'\n");
-      writeFileSync(path.join(bin, 'xe'), `#!/bin/sh\n${xeBody}\n`);
-      chmodSync(path.join(bin, 'xe'), 0o755);
-      // The script reads absolute paths; point them at the fake root for this test only.
-      const script = PROBE_SCRIPT.replaceAll('/etc/', `${etc}/`);
-      const result = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
-      return result.stdout;
-    }
+      /** The probe as the host would run it, with /etc and the master's port 443 pointed at this test's own. */
+      function runScript(poolConf: string | undefined, xeBody: string, masterPort = closedPort): ProbeOutput {
+        const etc = path.join(dir, 'etc');
+        const bin = path.join(dir, 'bin');
+        mkdirSync(path.join(etc, 'xensource'), { recursive: true });
+        mkdirSync(bin, { recursive: true });
+        rmSync(path.join(etc, 'xensource', 'pool.conf'), { force: true });
+        if (poolConf !== undefined) writeFileSync(path.join(etc, 'xensource', 'pool.conf'), poolConf);
+        writeFileSync(path.join(etc, 'xensource-inventory'), "INSTALLATION_UUID='0a1b2c3d-2222-4aaa-8bbb-000000000002'\n");
+        writeFileSync(path.join(bin, 'xe'), `#!/bin/sh\n${xeBody}\n`);
+        chmodSync(path.join(bin, 'xe'), 0o755);
+        const script = PROBE_SCRIPT.replaceAll('/etc/', `${etc}/`).replaceAll('/443', `/${masterPort}`);
+        // Blocking is fine: the kernel completes the listener's handshakes from its backlog.
+        const result = spawnSync(shell, ['-c', script], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+        assert.equal(result.status, 0, result.stderr);
+        return result;
+      }
 
-    it('reports a slave pointing at a closed port as unreachable master, in one run', () => {
-      // 127.0.0.1:9 (discard) is closed on this machine: the TCP check must say so within its 2 s bound.
-      const facts = parseProbeOutput(runScript('slave:127.0.0.1', 'echo true'));
-      assert.deepEqual(facts.role, { role: 'slave', masterAddress: '127.0.0.1' });
-      assert.equal(facts.emergency, true);
-      assert.equal(facts.installationUuid, '0a1b2c3d-2222-4aaa-8bbb-000000000002');
-      assert.equal(typeof facts.masterPortOpen, 'boolean');
-    });
+      it('reports a slave whose master port refuses as cut off from its master, in one run', () => {
+        const facts = parseProbeOutput(runScript('slave:127.0.0.1', 'echo true'));
+        assert.deepEqual(facts.role, { role: 'slave', masterAddress: '127.0.0.1' });
+        assert.equal(facts.emergency, true);
+        assert.equal(facts.installationUuid, '0a1b2c3d-2222-4aaa-8bbb-000000000002');
+        assert.equal(facts.masterPortOpen, false);
+      });
 
-    it('says when pool.conf is missing on the host', () => {
-      assert.match(parseProbeOutput(runScript(undefined, 'echo false')).roleProblem ?? '', /does not exist/);
-    });
+      it('reports a slave whose master port answers as reaching its master', () => {
+        assert.equal(parseProbeOutput(runScript('slave:127.0.0.1', 'echo false', openPort)).masterPortOpen, true);
+      });
 
-    it('keeps stderr apart from stdout and passes the exit code', () => {
-      const facts = parseProbeOutput(runScript('master', "echo 'Error: Connection refused (calling connect )' >&2; exit 1"));
-      assert.equal(facts.xapi, 'down');
-    });
+      it('does not check any port on a master', () => {
+        assert.equal(parseProbeOutput(runScript('master', 'echo false', openPort)).masterPortOpen, undefined);
+      });
 
-    it('does not put a hostile master address from pool.conf into a command line', () => {
-      const marker = path.join(dir, 'pwned');
-      const facts = parseProbeOutput(runScript(`slave:x$(touch ${marker})`, 'echo false'));
-      assert.equal(facts.masterPortOpen, undefined);
-      assert.equal(spawnSync('test', ['-e', marker]).status, 1);
+      it('says when pool.conf is missing on the host', () => {
+        assert.match(parseProbeOutput(runScript(undefined, 'echo false')).roleProblem ?? '', /does not exist/);
+      });
+
+      it('keeps stderr apart from stdout and passes the exit code', () => {
+        const facts = parseProbeOutput(runScript('master', "echo 'Error: Connection refused (calling connect )' >&2; exit 1"));
+        assert.equal(facts.xapi, 'down');
+      });
+
+      it('does not put a hostile master address from pool.conf into a command line', () => {
+        const marker = path.join(dir, 'pwned');
+        const facts = parseProbeOutput(runScript(`slave:x$(touch ${marker})`, 'echo false'));
+        assert.equal(facts.masterPortOpen, undefined);
+        assert.equal(spawnSync('test', ['-e', marker]).status, 1);
+      });
     });
-  });
+  }
 });
