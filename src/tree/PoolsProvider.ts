@@ -10,6 +10,7 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
   private readonly changed = new vscode.EventEmitter<XenNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private pendingRefresh: NodeJS.Timeout | undefined;
+  private lastRedrawAt = 0;
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly registry: PoolRegistry) {
@@ -32,13 +33,19 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
     return element instanceof HostNode ? element.parent : undefined;
   }
 
-  /** Whole tree, batched: several host results within 50 ms cause one redraw. */
+  /**
+   * Whole tree, batched: a change after a quiet spell shows within 50 ms; while a burst goes on (a
+   * refresh of a thousand hosts answers over many seconds) the tree redraws at most twice a
+   * second, since every redraw sends every visible row to the workbench again.
+   */
   queueRefresh(): void {
     if (this.pendingRefresh) return;
+    const burst = Date.now() - this.lastRedrawAt < 1_000;
     this.pendingRefresh = setTimeout(() => {
       this.pendingRefresh = undefined;
+      this.lastRedrawAt = Date.now();
       this.changed.fire(undefined);
-    }, 50);
+    }, burst ? 500 : 50);
   }
 
   dispose(): void {

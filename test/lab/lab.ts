@@ -329,7 +329,7 @@ export class Lab {
       [path.join(d, 'passwd'), '/etc/passwd'],
       [path.join(d, 'shadow'), '/etc/shadow'],
     ];
-    const script = binds.map(([src, dst]) => `mount --bind '${src}' '${dst}' || exit 97`).join('; ') + `; exec setpriv --pdeathsig KILL /usr/sbin/sshd -D -e -f '${path.join(d, 'sshd_config')}'`;
+    const script = binds.map(([src, dst]) => `mount --bind '${src}' '${dst}' || exit 97`).join('; ') + `; exec setpriv --pdeathsig KILL /usr/sbin/sshd -D -e -r -f '${path.join(d, 'sshd_config')}'`;
     const logFd = fs.openSync(path.join(d, 'sshd.log'), 'a');
     const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script], { stdio: ['ignore', logFd, logFd] });
     fs.closeSync(logFd);
@@ -806,12 +806,17 @@ export class Lab {
     atomicWrite(path.join(this.dir, 'lab.json'), JSON.stringify(info, null, 2) + '\n');
   }
 
+  /**
+   * The state file is for people and the CLI, so a fifth of a second behind is fresh enough. Every xe call changes
+   * the state (its event log), and writing the whole snapshot per call would cost the simulator's process more than
+   * the calls themselves once many hosts are busy (the 1024-host benchmark).
+   */
   private schedulePersist(): void {
     if (this.persistTimer || this.stopped) return;
     this.persistTimer = setTimeout(() => {
       this.persistTimer = null;
       this.persistNow();
-    }, 10);
+    }, 200);
   }
 
   /** Write-to-temp + rename: readers never see a half-written state file. */

@@ -1,7 +1,7 @@
-import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { utils, type AnyAuthMethod, type AuthHandlerMiddleware } from 'ssh2';
+import { utils, type AnyAuthMethod, type AuthHandlerMiddleware, type ParsedKey } from 'ssh2';
+import { ParsedFileCache } from './fileCache';
 
 /** ssh2 ends authentication when `next(false)` is called; its typings omit that form. */
 type FinishableNext = (method: AnyAuthMethod | false) => void;
@@ -48,6 +48,19 @@ function describe(method: AuthMethod): string {
  * needs them, and remembers why each one was skipped or rejected so a failure can say what was
  * tried (never with what).
  */
+interface PrivateKeyFile {
+  readonly data: Buffer;
+  /** An Error for an encrypted key (decrypted per connect, with the passphrase) or an unreadable one. */
+  readonly parsed: ParsedKey | Error;
+}
+
+/** Private key files, read and parsed once per change: a refresh of many hosts connects hundreds of times. */
+const privateKeyFiles = new ParsedFileCache<PrivateKeyFile>((data) => {
+  const parsed = utils.parseKey(data);
+  // A file with several keys parses to a list; ssh2 takes the first one as well.
+  return { data, parsed: Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed };
+});
+
 export class AuthSequence {
   /** One line per method tried, for the error message when all fail. */
   readonly attempts: string[] = [];
@@ -113,21 +126,21 @@ export class AuthSequence {
   }
 
   private async prepareKey(file: string): Promise<AnyAuthMethod | string> {
-    let data: Buffer;
+    let key: PrivateKeyFile | undefined;
     try {
-      data = await fs.readFile(file);
+      key = await privateKeyFiles.read(file);
     } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `unreadable (${(error as NodeJS.ErrnoException).code})`;
+      return `unreadable (${(error as NodeJS.ErrnoException).code})`;
     }
-    let parsed = utils.parseKey(data);
-    if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
+    if (!key) return 'no such file';
+    if (key.parsed instanceof Error && /passphrase/i.test(key.parsed.message)) {
+      // The passphrase is asked for (and the key decrypted) per connect: no decrypted key is kept.
       const passphrase = await this.secrets.passphrase(file);
       if (passphrase === undefined) return 'encrypted and no passphrase available';
-      parsed = utils.parseKey(data, passphrase);
-      if (parsed instanceof Error) return 'wrong passphrase';
-      return { type: 'publickey', username: this.account.user, key: data, passphrase };
+      if (utils.parseKey(key.data, passphrase) instanceof Error) return 'wrong passphrase';
+      return { type: 'publickey', username: this.account.user, key: key.data, passphrase };
     }
-    if (parsed instanceof Error) return `not a private key ssh2 can read (${parsed.message})`;
-    return { type: 'publickey', username: this.account.user, key: data };
+    if (key.parsed instanceof Error) return `not a private key ssh2 can read (${key.parsed.message})`;
+    return { type: 'publickey', username: this.account.user, key: key.parsed };
   }
 }

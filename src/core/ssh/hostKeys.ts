@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { ParsedFileCache } from './fileCache';
 
 /** A public host key as the SSH protocol carries it: the wire-format blob and its type name. */
 export interface HostKey {
@@ -36,10 +37,10 @@ export function knownHostsName({ host, port }: HostEndpoint): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
-/** One usable line of a known_hosts file. */
+/** One usable line of a known_hosts file, its host patterns compiled once. */
 interface KnownHostsEntry {
   readonly marker: '' | '@revoked' | '@cert-authority';
-  readonly patterns: string;
+  readonly matches: (name: string) => boolean;
   readonly key: HostKey;
 }
 
@@ -55,7 +56,7 @@ function parseKnownHosts(text: string): KnownHostsEntry[] {
     const blob = Buffer.from(base64, 'base64');
     try {
       const key = hostKeyFromBlob(blob);
-      if (key.type === type) entries.push({ marker, patterns, key });
+      if (key.type === type) entries.push({ marker, matches: hostPatternMatcher(patterns), key });
     } catch {
       // A corrupt key on one line must not make the whole file unusable; OpenSSH ignores it as well.
     }
@@ -77,21 +78,28 @@ function matchesHashed(pattern: string, name: string): boolean {
 }
 
 /** OpenSSH semantics: any negated match excludes the line, otherwise one positive match includes it. */
-function patternsMatch(patterns: string, name: string): boolean {
-  if (patterns.startsWith('|')) return matchesHashed(patterns, name);
-  let matched = false;
-  for (const pattern of patterns.split(',')) {
+function hostPatternMatcher(patterns: string): (name: string) => boolean {
+  if (patterns.startsWith('|')) return (name) => matchesHashed(patterns, name);
+  const compiled = patterns.split(',').map((pattern) => {
     const negated = pattern.startsWith('!');
-    if (globToRegExp(negated ? pattern.slice(1) : pattern).test(name)) {
-      if (negated) return false;
-      matched = true;
+    return { negated, regExp: globToRegExp(negated ? pattern.slice(1) : pattern) };
+  });
+  return (name) => {
+    let matched = false;
+    for (const { negated, regExp } of compiled) {
+      if (regExp.test(name)) {
+        if (negated) return false;
+        matched = true;
+      }
     }
-  }
-  return matched;
+    return matched;
+  };
 }
 
 /** Keys the user's OpenSSH known_hosts files hold for an endpoint (hashed entries included). */
 export class KnownHostsFiles {
+  private readonly cache = new ParsedFileCache((data) => parseKnownHosts(data.toString('utf8')));
+
   constructor(private readonly files: readonly string[]) {}
 
   async lookup(endpoint: HostEndpoint): Promise<{ trusted: HostKey[]; revoked: HostKey[] }> {
@@ -99,16 +107,10 @@ export class KnownHostsFiles {
     const trusted: HostKey[] = [];
     const revoked: HostKey[] = [];
     for (const file of this.files) {
-      let text: string;
-      try {
-        text = await fs.readFile(file, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // no known_hosts yet is normal
-        throw error;
-      }
-      for (const entry of parseKnownHosts(text)) {
+      // A missing known_hosts (none written yet) is normal.
+      for (const entry of (await this.cache.read(file)) ?? []) {
         if (entry.marker === '@revoked') revoked.push(entry.key); // revocations apply to every host
-        else if (entry.marker === '' && patternsMatch(entry.patterns, name)) trusted.push(entry.key);
+        else if (entry.marker === '' && entry.matches(name)) trusted.push(entry.key);
         // @cert-authority lines need certificate host keys, which XenServer hosts do not use.
       }
     }
@@ -127,6 +129,8 @@ interface PinnedKeyRecord {
  * atomically (temp file + rename) so a crash never leaves half a store behind.
  */
 export class PinnedHostKeys {
+  private readonly cache = new ParsedFileCache((data) => JSON.parse(data.toString('utf8')) as Record<string, PinnedKeyRecord[]>);
+
   constructor(private readonly file: string) {}
 
   async lookup(endpoint: HostEndpoint): Promise<HostKey[]> {
@@ -135,7 +139,9 @@ export class PinnedHostKeys {
   }
 
   async pin(endpoint: HostEndpoint, key: HostKey): Promise<void> {
-    const store = await this.read();
+    // Read the file itself, not the cache: another window may have pinned a key a moment ago.
+    this.cache.invalidate(this.file);
+    const store = { ...(await this.read()) };
     const name = knownHostsName(endpoint);
     const existing = store[name] ?? [];
     if (existing.some((r) => r.type === key.type && r.key === key.blob.toString('base64'))) return;
@@ -144,13 +150,13 @@ export class PinnedHostKeys {
     const temp = `${this.file}.${process.pid}.tmp`;
     await fs.writeFile(temp, `${JSON.stringify(store, null, 2)}\n`, { mode: 0o600 });
     await fs.rename(temp, this.file);
+    this.cache.invalidate(this.file);
   }
 
   private async read(): Promise<Record<string, PinnedKeyRecord[]>> {
     try {
-      return JSON.parse(await fs.readFile(this.file, 'utf8')) as Record<string, PinnedKeyRecord[]>;
+      return (await this.cache.read(this.file)) ?? {};
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw new Error(`cannot read the pinned host keys in ${this.file}: ${(error as Error).message}`);
     }
   }

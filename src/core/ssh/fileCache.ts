@@ -1,0 +1,71 @@
+import { promises as fs } from 'node:fs';
+
+interface CachedFile<T> {
+  /** size, mtime and inode when last read: an edit or a replacement (ssh-keygen -R renames) changes it. */
+  readonly signature: string;
+  readonly value: T | undefined;
+  checkedAt: number;
+}
+
+/**
+ * Parsed contents of files the admin may edit while the extension runs (known_hosts, the pinned
+ * host keys, private keys). Every SSH connect needs them, and a refresh of many pools opens
+ * hundreds of connections: each file is read and parsed again only when it changed, and looked
+ * at (one stat) no more often than every `revalidateMs`, so an edit takes effect within that time.
+ */
+export class ParsedFileCache<T> {
+  private readonly files = new Map<string, CachedFile<T>>();
+  /** Lookups that arrive while a file is being checked share that check. */
+  private readonly checking = new Map<string, Promise<T | undefined>>();
+
+  constructor(
+    private readonly parse: (data: Buffer) => T,
+    private readonly revalidateMs = 1_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The parsed file, or undefined when it does not exist. Other read errors are thrown, not cached. */
+  read(file: string): Promise<T | undefined> {
+    const cached = this.files.get(file);
+    if (cached && this.now() - cached.checkedAt < this.revalidateMs) return Promise.resolve(cached.value);
+    let pending = this.checking.get(file);
+    if (!pending) {
+      pending = this.check(file, cached).finally(() => this.checking.delete(file));
+      this.checking.set(file, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets a file, e.g. right after this process wrote it. */
+  invalidate(file: string): void {
+    this.files.delete(file);
+  }
+
+  private async check(file: string, cached: CachedFile<T> | undefined): Promise<T | undefined> {
+    const checkedAt = this.now();
+    let signature: string;
+    try {
+      const stat = await fs.stat(file);
+      signature = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.files.set(file, { signature: 'missing', value: undefined, checkedAt });
+      return undefined;
+    }
+    if (cached?.signature === signature) {
+      cached.checkedAt = checkedAt;
+      return cached.value;
+    }
+    let data: Buffer;
+    try {
+      data = await fs.readFile(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.files.set(file, { signature: 'missing', value: undefined, checkedAt });
+      return undefined;
+    }
+    const value = this.parse(data);
+    this.files.set(file, { signature, value, checkedAt });
+    return value;
+  }
+}
