@@ -261,6 +261,8 @@ async function extensionScenario(labs: readonly Lab[]): Promise<void> {
       try {
         const workbench = await openWorkbench(server);
         try {
+          // The click should measure this extension, not code-server still starting its extension host.
+          await extensionHostStarted(server.userDataDir);
           const clicked = Date.now();
           await workbench.page.locator('.activitybar a.action-label[aria-label="XenServer Pools"]').click();
           await workbench.page.locator('#workbench\\.parts\\.sidebar .monaco-list-row', { hasText: 'xcp-host16' }).first().waitFor({ state: 'visible', timeout: 60_000 });
@@ -280,16 +282,33 @@ async function extensionScenario(labs: readonly Lab[]): Promise<void> {
   const render = sample(renders);
   results.extension = { activation, firstRender1024Hosts: render };
   row('', 'activate() with 64 pools / 1024 hosts', fmt(activation), '≤ 50 ms', activation.median <= 50);
-  row('', 'first tree render, 1024 hosts (click → rows)', fmt(render));
+  row('', 'first tree render, 1024 hosts (click on the view → host rows, extension host already started)', fmt(render));
+}
+
+/** Lines of code-server's log files whose path contains `part`. */
+function logLines(userDataDir: string, part: string): string[] {
+  const dir = path.join(userDataDir, 'logs');
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.includes(part) && f.endsWith('.log'))
+    .flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n'));
+}
+
+/** The extension host has activated its built-in extensions' onStartupFinished events: start-up is over. */
+async function extensionHostStarted(userDataDir: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!logLines(userDataDir, 'remoteexthost').some((line) => line.includes("activationEvent: 'onStartupFinished'"))) {
+    if (Date.now() > deadline) throw new Error('the extension host did not finish starting within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The product logs how long activate() took; read it from code-server's log folder. */
 async function activationTime(userDataDir: string): Promise<number> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const logs = readdirSync(path.join(userDataDir, 'logs'), { recursive: true }).map(String).filter((f) => f.includes('xenserver-pools.xenserver-pools') && f.endsWith('.log'));
-    for (const file of logs) {
-      const match = /activated with \d+ pool\(s\) in ([\d.]+) ms/.exec(readFileSync(path.join(userDataDir, 'logs', file), 'utf8'));
+    for (const line of logLines(userDataDir, 'xenserver-pools.xenserver-pools')) {
+      const match = /activated with \d+ pool\(s\) in ([\d.]+) ms/.exec(line);
       if (match?.[1]) return Number(match[1]);
     }
     if (Date.now() > deadline) throw new Error('no activation line in the product log');

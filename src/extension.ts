@@ -33,8 +33,9 @@ export function activate(context: vscode.ExtensionContext): XenPoolsApi {
     const commandContext: CommandContext = { registry, recorder, log, provider, documents };
     context.subscriptions.push(registry, provider, documents, view, ...registerCommands(commandContext));
     context.subscriptions.push(autoRefresh(registry, view));
-    // The first probe runs in the background: activation never waits for a host.
-    void Promise.all(registry.pools().map((monitor) => monitor.refresh())).catch((error: Error) => log.error(error));
+    // The first probe runs in the background, started after activate() has returned: activation
+    // never waits for a host, nor for starting a thousand probes.
+    setImmediate(() => void Promise.all(registry.pools().map((monitor) => monitor.refresh())).catch((error: Error) => log.error(error)));
     const now = performance.now();
     log.info(
       `XenServer Pools ${String(context.extension.packageJSON.version)} activated with ${registry.pools().length} pool(s) ` +
