@@ -15,7 +15,8 @@ import { probeMembers } from '../src/core/pool/prober';
 import { judgePool } from '../src/core/pool/verdict';
 import { address, engineFor } from '../test/lab/engine/harness';
 import { Lab } from '../test/lab/lab';
-import { openWorkbench, startCodeServer } from '../test/support/codeServer';
+import { openWorkbench, startCodeServer, type Workbench } from '../test/support/codeServer';
+import { runCommand } from '../test/e2e/workbenchActions';
 import type { EmergencyModel } from '../test/lab/sim';
 import { ADMIN_COMMAND, floorConnect, floorExec, sshLoop } from './baselines';
 import { alternate, fmt, repeat, sample, time } from './stats';
@@ -270,12 +271,14 @@ async function extensionScenario(labs: readonly Lab[]): Promise<void> {
   writeFileSync(knownHosts, labs.map((l) => readFileSync(l.knownHostsFile, 'utf8')).join(''));
   const declared = labs.map((lab) => ({ name: lab.name, user: lab.user, auth: 'key', keyFile: lab.keyFile, members: lab.hosts.map((h) => ({ name: h.info.name, address: h.info.address, uuid: h.info.uuid })) }));
   const activations: number[] = [];
+  const activateCalls: number[] = [];
   const renders: number[] = [];
   try {
     for (let run = 0; run < 3; run++) {
       const server = await startCodeServer({ extensions: [vsix], settings: { 'xenPools.pools': declared, 'xenPools.knownHostsFile': knownHosts } });
       try {
-        const workbench = await openWorkbench(server);
+        // Tall enough for every row of the Running Extensions editor (it renders only visible rows).
+        const workbench = await openWorkbench(server, { width: 1280, height: 1400 });
         try {
           // The click should measure this extension, not code-server still starting its extension host.
           await extensionHostStarted(server.userDataDir);
@@ -283,7 +286,8 @@ async function extensionScenario(labs: readonly Lab[]): Promise<void> {
           await workbench.page.locator('.activitybar a.action-label[aria-label="XenServer Pools"]').click();
           await workbench.page.locator('#workbench\\.parts\\.sidebar .monaco-list-row', { hasText: 'xcp-host16' }).first().waitFor({ state: 'visible', timeout: 60_000 });
           renders.push(Date.now() - clicked);
-          activations.push(await activationTime(server.userDataDir));
+          activations.push(await vscodeActivationTime(workbench.page));
+          activateCalls.push(await activateCallTime(server.userDataDir));
         } finally {
           await workbench.close();
         }
@@ -295,9 +299,11 @@ async function extensionScenario(labs: readonly Lab[]): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
   const activation = sample(activations);
+  const activateCall = sample(activateCalls);
   const render = sample(renders);
-  results.extension = { activation, firstRender1024Hosts: render };
-  row('', 'activate() with 64 pools / 1024 hosts', fmt(activation), '≤ 50 ms', activation.median <= 50);
+  results.extension = { activation, activateCall, firstRender1024Hosts: render };
+  row('', 'activation with 64 pools / 1024 hosts, as VS Code reports it', fmt(activation), '≤ 50 ms', activation.median <= 50);
+  row('', 'of which activate() itself', fmt(activateCall));
   row('', 'first tree render, 1024 hosts (click on the view → host rows, extension host already started)', fmt(render));
 }
 
@@ -319,8 +325,22 @@ async function extensionHostStarted(userDataDir: string): Promise<void> {
   }
 }
 
-/** The product logs how long activate() took; read it from code-server's log folder. */
-async function activationTime(userDataDir: string): Promise<number> {
+/**
+ * VS Code's own activation time of the product (code loading, the call and its promise, from the
+ * activation event on), as "Developer: Show Running Extensions" shows it.
+ */
+async function vscodeActivationTime(page: Workbench['page']): Promise<number> {
+  await runCommand(page, 'Developer: Show Running Extensions');
+  const row = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: 'XenServer Pools' }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  const text = await row.innerText();
+  const match = /Activation:\s*(\d+)\s*ms/.exec(text);
+  if (!match?.[1]) throw new Error(`no activation time in the Running Extensions row: ${text}`);
+  return Number(match[1]);
+}
+
+/** How long activate() itself ran: the product logs it. */
+async function activateCallTime(userDataDir: string): Promise<number> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     for (const line of logLines(userDataDir, 'xenserver-pools.xenserver-pools')) {

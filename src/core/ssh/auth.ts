@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { utils, type AnyAuthMethod, type AuthHandlerMiddleware, type ParsedKey } from 'ssh2';
+import type { AnyAuthMethod, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
+import { ssh2 } from './ssh2';
 import { ParsedFileCache } from './fileCache';
 
 /** ssh2 ends authentication when `next(false)` is called; its typings omit that form. */
@@ -56,7 +57,7 @@ interface PrivateKeyFile {
 
 /** Private key files, read and parsed once per change: a refresh of many hosts connects hundreds of times. */
 const privateKeyFiles = new ParsedFileCache<PrivateKeyFile>((data) => {
-  const parsed = utils.parseKey(data);
+  const parsed = ssh2().utils.parseKey(data);
   // A file with several keys parses to a list; ssh2 takes the first one as well.
   return { data, parsed: Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed };
 });
@@ -137,7 +138,7 @@ export class AuthSequence {
       // The passphrase is asked for (and the key decrypted) per connect: no decrypted key is kept.
       const passphrase = await this.secrets.passphrase(file);
       if (passphrase === undefined) return 'encrypted and no passphrase available';
-      if (utils.parseKey(key.data, passphrase) instanceof Error) return 'wrong passphrase';
+      if (ssh2().utils.parseKey(key.data, passphrase) instanceof Error) return 'wrong passphrase';
       return { type: 'publickey', username: this.account.user, key: key.data, passphrase };
     }
     if (key.parsed instanceof Error) return `not a private key ssh2 can read (${key.parsed.message})`;

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
+import { ssh2 } from './ssh2';
 import { AuthSequence, type AuthMethod, type SshSecrets } from './auth';
 import { SshAbortedError, SshCommandTimeoutError, SshConnectError, SshConnectionLostError } from './errors';
 import { hostKeyFromBlob, type HostKeyVerifier } from './hostKeys';
@@ -235,7 +236,7 @@ async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependen
   const endpoint = { host: target.hostName, port: target.port };
   const knownTypes = await deps.verifier.knownKeyTypes(endpoint);
   const auth = new AuthSequence(deps.authMethods, { user: target.user, host: target.name }, deps.secrets);
-  const client = new Client();
+  const client = new (ssh2().Client)();
 
   return new Promise<Client>((resolve, reject) => {
     let settled = false;
