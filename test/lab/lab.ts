@@ -9,7 +9,8 @@
  *    PATH via sshd `SetEnv`), /etc/passwd and /etc/shadow. Every session sshd forks inherits that view, so no
  *    per-command wrapper is needed (cheaper than the forced-command wrapper of TESTBED.md, same effect). The lab
  *    passwd gives root dom0's login shell, bash, with an empty home, so no rc files run (this machine's root
- *    .bashrc runs pyenv: 145 ms), and a per-host primary group id that nftables uses (`meta skgid`) to tell the hosts' outgoing packets apart;
+ *    .bashrc runs pyenv: 145 ms), and a per-host primary group id that nftables uses (`meta skgid`) to tell the
+ *    hosts' outgoing packets apart;
  *  - `xe` is a tiny bash client that sends argv to the one simulator process over loopback TCP and evals the reply
  *    (stdout, stderr and exit code, byte-exact);
  *  - the simulator listens on <addr>:443 while the host is on and its xapi runs (the "xapi port" for TCP checks).
@@ -327,6 +328,8 @@ export class Lab {
       [path.join(d, 'passwd'), '/etc/passwd'],
       [path.join(d, 'shadow'), '/etc/shadow'],
     ];
+    // sshd -r: no re-exec of sshd per connection (a real dom0 re-execs for address-space randomisation; the lab only
+    // saves the CPU, which counts when 1024 hosts are probed through a few connections that keep reconnecting).
     const script = binds.map(([src, dst]) => `mount --bind '${src}' '${dst}' || exit 97`).join('; ') + `; exec setpriv --pdeathsig KILL /usr/sbin/sshd -D -e -r -f '${path.join(d, 'sshd_config')}'`;
     const logFd = fs.openSync(path.join(d, 'sshd.log'), 'a');
     const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script], { stdio: ['ignore', logFd, logFd] });

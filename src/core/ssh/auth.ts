@@ -44,11 +44,6 @@ function describe(method: AuthMethod): string {
   return method.kind === 'key' ? `key ${method.file}` : method.kind;
 }
 
-/**
- * Builds ssh2's `authHandler`: walks the methods in order, fetching secrets only when a method
- * needs them, and remembers why each one was skipped or rejected so a failure can say what was
- * tried (never with what).
- */
 interface PrivateKeyFile {
   readonly data: Buffer;
   /** An Error for an encrypted key (decrypted per connect, with the passphrase) or an unreadable one. */
@@ -62,6 +57,11 @@ const privateKeyFiles = new ParsedFileCache<PrivateKeyFile>((data) => {
   return { data, parsed: Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed };
 });
 
+/**
+ * Builds ssh2's `authHandler`: walks the methods in order, fetching secrets only when a method
+ * needs them, and remembers why each one was skipped or rejected so a failure can say what was
+ * tried (never with what).
+ */
 export class AuthSequence {
   /** One line per method tried, for the error message when all fail. */
   readonly attempts: string[] = [];

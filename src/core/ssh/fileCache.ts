@@ -43,29 +43,20 @@ export class ParsedFileCache<T> {
 
   private async check(file: string, cached: CachedFile<T> | undefined): Promise<T | undefined> {
     const checkedAt = this.now();
-    let signature: string;
     try {
       const stat = await fs.stat(file);
-      signature = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+      const signature = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+      if (cached?.signature === signature) {
+        cached.checkedAt = checkedAt;
+        return cached.value;
+      }
+      const value = this.parse(await fs.readFile(file));
+      this.files.set(file, { signature, value, checkedAt });
+      return value;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       this.files.set(file, { signature: 'missing', value: undefined, checkedAt });
       return undefined;
     }
-    if (cached?.signature === signature) {
-      cached.checkedAt = checkedAt;
-      return cached.value;
-    }
-    let data: Buffer;
-    try {
-      data = await fs.readFile(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.files.set(file, { signature: 'missing', value: undefined, checkedAt });
-      return undefined;
-    }
-    const value = this.parse(data);
-    this.files.set(file, { signature, value, checkedAt });
-    return value;
   }
 }
