@@ -21,20 +21,18 @@ export const PROBE_SCRIPT = [
   // before it goes into a command line.
   'case "$conf" in slave:*) m=${conf#slave:} ;; *) m= ;; esac',
   'case "$m" in *[!0-9A-Za-z.:_-]*) m= ;; esac',
-  // In bash (dom0's login shell) the master-port connect starts now, in a forked subshell, and runs
-  // while xe does: no extra program is started. `eval` keeps the bash-only syntax away from other
-  // shells' parsers; they take the `timeout` way below.
-  `pc=; if [ -n "$m" ] && [ -n "$BASH_VERSION" ]; then eval 'exec 4< <({ exec 3<>"/dev/tcp/$m/443"; } 2>/dev/null </dev/null && echo open || echo closed)'; pc=$!; fi`,
   "echo '@@inventory'; while IFS= read -r line; do case $line in INSTALLATION_UUID=*|PRODUCT_VERSION=*|PRODUCT_BRAND=*) printf '%s\\n' \"$line\" ;; esac; done < /etc/xensource-inventory 2>/dev/null",
-  // xe's stdout and stderr go straight to the channel's, each after a marker, so neither needs a
-  // capturing subshell; whatever a login script printed to stderr before the marker is ignored.
-  "echo '@@emergency.stdout'; echo '@@emergency.stderr' >&2",
-  'timeout 5 xe host-is-in-emergency-mode; x=$?; echo; echo "@@emergency.exit $x"',
   // 1 s is ample for a TCP connect inside a pool's network, and bounds how long a black-holed
-  // master can delay each survivor's answer. A connect still hanging then is given up (killed).
-  'if [ -n "$pc" ]; then read -r -t 1 -u 4 p || p=closed; exec 4<&-; kill "$pc" 2>/dev/null; echo "@@master-port $p"',
+  // master can delay each survivor's answer. In bash (dom0's login shell) the connect runs in a
+  // forked subshell, given up (killed) if it still hangs after 1 s: no program is started for it.
+  // `eval` keeps the bash-only syntax away from other shells' parsers; they start `timeout` and bash.
+  `if [ -n "$m" ] && [ -n "$BASH_VERSION" ]; then eval 'exec 4< <({ exec 3<>"/dev/tcp/$m/443"; } 2>/dev/null </dev/null && echo open || echo closed)'; pc=$!; read -r -t 1 -u 4 p || p=closed; exec 4<&-; kill "$pc" 2>/dev/null; echo "@@master-port $p"`,
   'elif [ -n "$m" ]; then if timeout 1 bash -c "exec 3<>/dev/tcp/$m/443" 2>/dev/null; then echo "@@master-port open"; else echo "@@master-port closed"; fi; fi',
-  'echo "@@end"',
+  // xe comes last and replaces the shell (exec: one process fewer), so its stdout and stderr end
+  // the channel's, each after a marker, and its exit status (124: `timeout` killed it) is the
+  // command's. Whatever a login script printed to stderr before the marker is ignored.
+  "echo '@@emergency.stdout'; echo '@@emergency.stderr' >&2",
+  'exec timeout 5 xe host-is-in-emergency-mode',
 ].join('\n');
 
 /** What one probe learned about one host, before any interpretation. */
@@ -106,8 +104,7 @@ function inventoryValue(lines: string[], key: string): string | undefined {
   return line?.slice(key.length + 1).replace(/^'(.*)'$/, '$1');
 }
 
-function parseEmergency(stdoutLines: string[], stderrLines: string[], exitText: string): Pick<HostProbeFacts, 'xapi' | 'emergency' | 'emergencyFailure'> {
-  const exitCode = Number(exitText);
+function parseEmergency(stdoutLines: string[], stderrLines: string[], exitCode: number): Pick<HostProbeFacts, 'xapi' | 'emergency' | 'emergencyFailure'> {
   const stdout = `${trimTrailingEmpty(stdoutLines).join('\n')}\n`;
   const stderr = trimTrailingEmpty(stderrLines).join('\n');
   if (exitCode === 124) return { xapi: 'hung', emergency: undefined }; // `timeout` killed xe
@@ -118,16 +115,18 @@ function parseEmergency(stdoutLines: string[], stderrLines: string[], exitText: 
   return { xapi, emergency: undefined, emergencyFailure: failure };
 }
 
-/** What the probe command printed: the script's sections on stdout, xe's errors on stderr. */
+/** What the probe command printed (its sections on stdout, xe's errors on stderr) and its exit status, xe's. */
 export interface ProbeOutput {
   readonly stdout: string;
   readonly stderr: string;
+  /** null when the command ended without a status (killed, or the connection dropped). */
+  readonly exitCode: number | null;
 }
 
 /** Turns the probe script's output into facts; throws ProbeOutputError on anything else. */
-export function parseProbeOutput({ stdout, stderr }: ProbeOutput): HostProbeFacts {
+export function parseProbeOutput({ stdout, stderr, exitCode }: ProbeOutput): HostProbeFacts {
+  if (exitCode === null) throw new ProbeOutputError('the probe ended without an exit status (killed, or the connection dropped)');
   const parts = sections(stdout);
-  required(parts, 'end');
   const errors = required(sections(stderr), 'emergency.stderr');
   const inventory = required(parts, 'inventory');
   const masterPort = parts.get('master-port')?.[0];
@@ -137,7 +136,7 @@ export function parseProbeOutput({ stdout, stderr }: ProbeOutput): HostProbeFact
     ...parseRole(parts.has('pool.conf-missing') ? undefined : required(parts, 'pool.conf')),
     ...(installationUuid ? { installationUuid } : {}),
     ...(productVersion ? { productVersion } : {}),
-    ...parseEmergency(required(parts, 'emergency.stdout'), errors, required(parts, 'emergency.exit')[0] ?? ''),
+    ...parseEmergency(required(parts, 'emergency.stdout'), errors, exitCode),
     masterPortOpen: masterPort === undefined ? undefined : masterPort === 'open',
   };
 }

@@ -6,22 +6,18 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseProbeOutput, ProbeOutputError, PROBE_SCRIPT, type ProbeOutput } from '../../../../src/core/pool/probe';
 
-/** What the probe prints on a host in the given state: its sections on stdout, xe's errors on stderr. */
+/** What the probe prints on a host in the given state: its sections on stdout, xe's errors on stderr, xe's exit status. */
 function output(parts: { poolConf?: string | null; inventory?: string; stdout?: string; stderr?: string; exit?: number; port?: 'open' | 'closed' }): ProbeOutput {
   const stdout = [
     ...(parts.poolConf === null ? ['@@pool.conf-missing'] : ['@@pool.conf', parts.poolConf ?? 'master']),
-    '',
     '@@inventory',
     parts.inventory ?? "INSTALLATION_UUID='0a1b2c3d-1111-4aaa-8bbb-000000000001'\nPRODUCT_VERSION='8.3.0'",
+    ...(parts.port ? [`@@master-port ${parts.port}`] : []),
     '@@emergency.stdout',
     parts.stdout ?? 'false',
     '',
-    `@@emergency.exit ${parts.exit ?? 0}`,
-    ...(parts.port ? [`@@master-port ${parts.port}`] : []),
-    '@@end',
-    '',
   ].join('\n');
-  return { stdout, stderr: ['@@emergency.stderr', ...(parts.stderr ? [parts.stderr] : []), ''].join('\n') };
+  return { stdout, stderr: ['@@emergency.stderr', ...(parts.stderr ? [parts.stderr] : []), ''].join('\n'), exitCode: parts.exit ?? 0 };
 }
 
 describe('health probe output', () => {
@@ -57,8 +53,9 @@ describe('health probe output', () => {
 
   it('throws ProbeOutputError on output that is not the probe (garbage, cut short)', () => {
     const healthy = output({});
-    assert.throws(() => parseProbeOutput({ stdout: '<html>502 Bad Gateway</html>\n', stderr: '' }), ProbeOutputError);
-    assert.throws(() => parseProbeOutput({ ...healthy, stdout: healthy.stdout.replace('@@end\n', '') }), ProbeOutputError);
+    assert.throws(() => parseProbeOutput({ stdout: '<html>502 Bad Gateway</html>\n', stderr: '', exitCode: 0 }), ProbeOutputError);
+    assert.throws(() => parseProbeOutput({ ...healthy, stdout: healthy.stdout.slice(0, healthy.stdout.indexOf('@@emergency.stdout')) }), ProbeOutputError);
+    assert.throws(() => parseProbeOutput({ ...healthy, exitCode: null }), /without an exit status/);
     assert.throws(() => parseProbeOutput({ ...healthy, stderr: '' }), /emergency\.stderr/);
   });
 
@@ -98,7 +95,7 @@ describe('health probe output', () => {
       });
 
       /** The probe as the host would run it, with /etc and the master's port 443 pointed at this test's own. */
-      function runScript(poolConf: string | undefined, xeBody: string, masterPort = closedPort): ProbeOutput {
+      function runScript(poolConf: string | undefined, xeBody: string, masterPort = closedPort, xeBound = '5'): ProbeOutput {
         const etc = path.join(dir, 'etc');
         const bin = path.join(dir, 'bin');
         mkdirSync(path.join(etc, 'xensource'), { recursive: true });
@@ -108,11 +105,10 @@ describe('health probe output', () => {
         writeFileSync(path.join(etc, 'xensource-inventory'), "INSTALLATION_UUID='0a1b2c3d-2222-4aaa-8bbb-000000000002'\n");
         writeFileSync(path.join(bin, 'xe'), `#!/bin/sh\n${xeBody}\n`);
         chmodSync(path.join(bin, 'xe'), 0o755);
-        const script = PROBE_SCRIPT.replaceAll('/etc/', `${etc}/`).replaceAll('/443', `/${masterPort}`);
+        const script = PROBE_SCRIPT.replaceAll('/etc/', `${etc}/`).replaceAll('/443', `/${masterPort}`).replace('timeout 5 xe', `timeout ${xeBound} xe`);
         // Blocking is fine: the kernel completes the listener's handshakes from its backlog.
         const result = spawnSync(shell, ['-c', script], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
-        assert.equal(result.status, 0, result.stderr);
-        return result;
+        return { stdout: result.stdout, stderr: result.stderr, exitCode: result.status };
       }
 
       it('reports a slave whose master port refuses as cut off from its master, in one run', () => {
@@ -138,6 +134,15 @@ describe('health probe output', () => {
       it('keeps stderr apart from stdout and passes the exit code', () => {
         const facts = parseProbeOutput(runScript('master', "echo 'Error: Connection refused (calling connect )' >&2; exit 1"));
         assert.equal(facts.xapi, 'down');
+      });
+
+      it('reports xapi as hung when xe does not answer within its bound, and still says the role', () => {
+        const started = Date.now();
+        const facts = parseProbeOutput(runScript('slave:127.0.0.1', 'exec sleep 10', openPort, '0.5'));
+        assert.ok(Date.now() - started < 5_000, 'the probe waited for the hung xe');
+        assert.equal(facts.xapi, 'hung');
+        assert.deepEqual(facts.role, { role: 'slave', masterAddress: '127.0.0.1' });
+        assert.equal(facts.masterPortOpen, true);
       });
 
       it('does not put a hostile master address from pool.conf into a command line', () => {
