@@ -1,7 +1,7 @@
 import { SshAbortedError, SshCommandTimeoutError, SshConnectError } from '../ssh/errors';
 import type { HostRunner } from './hostAccess';
 import type { HostHealth, HostStatus, PoolMember } from './model';
-import { parseProbeOutput, PROBE_SCRIPT } from './probe';
+import { parseProbeOutput, PROBE_SCRIPT, type HostProbeFacts } from './probe';
 
 export interface ProbeOptions {
   /** Bound on the probe command once connected; the transport's connect timeout bounds the rest. */
@@ -19,13 +19,29 @@ function healthFromError(error: unknown): HostHealth {
   return { kind: 'invalid', message: (error as Error).message };
 }
 
+/**
+ * The host at a member's address must be that member. After a reinstall, or when the address now
+ * belongs to another host, its answer describes another machine, and any action taken on the strength
+ * of it would land on that machine.
+ */
+function identityProblem(member: PoolMember, facts: HostProbeFacts): string | undefined {
+  // Discovery probes the address it starts from before it knows any UUID: nothing to compare then.
+  if (!member.uuid || facts.installationUuid === undefined || facts.installationUuid.toLowerCase() === member.uuid.toLowerCase()) return undefined;
+  return (
+    `${member.address} answers as host ${facts.installationUuid}, not as ${member.name} (${member.uuid}): ` +
+    'the host was reinstalled or the address belongs to another host now. Rediscover the pool before acting on it.'
+  );
+}
+
 /** Probes one host: one SSH command (PROBE_SCRIPT), never longer than its bounds. */
 export async function probeHost(runner: HostRunner, member: PoolMember, options: ProbeOptions = DEFAULT_PROBE_OPTIONS): Promise<HostStatus> {
   const started = Date.now();
   let health: HostHealth;
   try {
     const result = await runner.shell(member.address, PROBE_SCRIPT, { timeoutMs: options.commandTimeoutMs, signal: options.signal });
-    health = { kind: 'probed', facts: parseProbeOutput(result) };
+    const facts = parseProbeOutput(result);
+    const wrongHost = identityProblem(member, facts);
+    health = wrongHost ? { kind: 'invalid', message: wrongHost } : { kind: 'probed', facts };
   } catch (error) {
     if (error instanceof SshAbortedError) throw error;
     health = healthFromError(error);

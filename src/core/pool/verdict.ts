@@ -31,7 +31,7 @@ function describeHealth(status: HostStatus): string {
     case 'unreachable':
       return `unreachable over SSH: ${health.message}`;
     case 'invalid':
-      return `answered, but not like a XenServer host: ${health.message}`;
+      return `answered, but the answer cannot be used: ${health.message}`;
     case 'probed': {
       const f = health.facts;
       const role = f.role ? (f.role.role === 'slave' ? `slave of ${f.role.masterAddress}` : f.role.role) : `role unknown (${f.roleProblem ?? 'no pool.conf'})`;

@@ -89,9 +89,17 @@ export class SshConnection {
     return this.isClosed;
   }
 
-  onClose(listener: () => void): void {
-    if (this.isClosed) listener();
-    else this.closeListeners.push(listener);
+  /** Calls `listener` once the connection closes (at once if it is closed); the returned function unsubscribes. */
+  onClose(listener: () => void): () => void {
+    if (this.isClosed) {
+      listener();
+      return () => undefined;
+    }
+    this.closeListeners.push(listener);
+    return () => {
+      const index = this.closeListeners.indexOf(listener);
+      if (index >= 0) this.closeListeners.splice(index, 1);
+    };
   }
 
   /** Called whenever the last running command on this connection ends. */
@@ -130,6 +138,8 @@ export class SshConnection {
         settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        // A connection lives for many commands: each must take its close listener along.
+        stopWatchingClose();
         if (holdsSlot) this.releaseChannel();
         this.lastUsed = Date.now();
         outcome();
@@ -146,7 +156,7 @@ export class SshConnection {
       const onAbort = () => abandon(new SshAbortedError(this.target.name));
       signal?.addEventListener('abort', onAbort, { once: true });
       const onLost = () => finish(() => reject(new SshConnectionLostError(this.target.name, command)));
-      this.onClose(onLost);
+      const stopWatchingClose = this.onClose(onLost);
 
       void this.acquireChannel().then(() => {
         holdsSlot = true;

@@ -175,6 +175,16 @@ describe('engine: SSH transport against lab hosts', function () {
       assert.equal(engine.transport.stats().opened, 1);
     });
 
+    it('keeps no per-command state on a long-lived connection once the commands are done', async () => {
+      engine = engineFor(lab);
+      for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: 10 }, () => run(engine as Engine, 2, 'true')));
+      // White-box on purpose: a listener left behind per command is invisible through the API until
+      // a connection that lives for days (auto-refresh) has gathered millions of them.
+      const live = (engine.transport as unknown as { live: Set<{ closeListeners: unknown[] }> }).live;
+      assert.equal(live.size, 1);
+      for (const connection of live) assert.ok(connection.closeListeners.length <= 1, `${connection.closeListeners.length} close listeners after 50 commands`);
+    });
+
     it('re-opens a connection that dropped (host rebooted) on next use', async () => {
       engine = engineFor(lab);
       await run(engine, 4, 'true');

@@ -46,6 +46,23 @@ describe('engine: the verdict for each lab fault', function () {
     assert.equal(verdict.kind, 'healthy', verdict.evidence.join('\n'));
   });
 
+  it('an address that now answers as another host → that member is not trusted, and the message names both hosts', async () => {
+    // Members 3 and 4 swap addresses, as after a re-addressing the inventory does not know about.
+    const [m1, m2, m3, m4] = inventory.members;
+    assert.ok(m1 && m2 && m3 && m4);
+    const swapped = [m1, m2, { ...m3, address: m4.address }, { ...m4, address: m3.address }];
+    const statuses = await probeMembers(engine.runner, swapped, undefined, { commandTimeoutMs: 3_000 });
+    for (const [member, other] of [
+      [m3, m4],
+      [m4, m3],
+    ] as const) {
+      const health = statuses.find((s) => s.member.uuid === member.uuid)?.health;
+      assert.equal(health?.kind, 'invalid');
+      assert.match(health.kind === 'invalid' ? health.message : '', new RegExp(`answers as host ${other.uuid}, not as ${member.name} \\(${member.uuid}\\)`));
+    }
+    assert.equal(statuses.filter((s) => s.health.kind === 'probed').length, 2);
+  });
+
   it('master powered off → master unreachable (connection refused)', async () => {
     await lab.fault('poweroff', 1);
     const { verdict, byHost } = await judge();
