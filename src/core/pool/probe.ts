@@ -24,9 +24,11 @@ export const PROBE_SCRIPT = [
   "echo '@@inventory'; while IFS= read -r line; do case $line in INSTALLATION_UUID=*|PRODUCT_VERSION=*|PRODUCT_BRAND=*) printf '%s\\n' \"$line\" ;; esac; done < /etc/xensource-inventory 2>/dev/null",
   // 1 s is ample for a TCP connect inside a pool's network, and bounds how long a black-holed
   // master can delay each survivor's answer. In bash (dom0's login shell) the connect runs in a
-  // forked subshell, given up (killed) if it still hangs after 1 s: no program is started for it.
-  // `eval` keeps the bash-only syntax away from other shells' parsers; they start `timeout` and bash.
-  `if [ -n "$m" ] && [ -n "$BASH_VERSION" ]; then eval 'exec 4< <({ exec 3<>"/dev/tcp/$m/443"; } 2>/dev/null </dev/null && echo open || echo closed)'; pc=$!; read -r -t 1 -u 4 p || p=closed; exec 4<&-; kill "$pc" 2>/dev/null; echo "@@master-port $p"`,
+  // forked subshell, given up after 1 s: no program is started for it. The subshell first lets go
+  // of the channel's stdin and stderr, so that even where `$!` does not name it (older bash) and
+  // the kill misses, a connect still hanging cannot hold the SSH channel open. `eval` keeps the
+  // bash-only syntax away from other shells' parsers; they start `timeout` and bash.
+  `if [ -n "$m" ] && [ -n "$BASH_VERSION" ]; then eval 'exec 4< <(exec 2>/dev/null </dev/null; if exec 3<>"/dev/tcp/$m/443"; then echo open; else echo closed; fi)'; pc=$!; read -r -t 1 -u 4 p || p=closed; exec 4<&-; kill "$pc" 2>/dev/null; echo "@@master-port $p"`,
   'elif [ -n "$m" ]; then if timeout 1 bash -c "exec 3<>/dev/tcp/$m/443" 2>/dev/null; then echo "@@master-port open"; else echo "@@master-port closed"; fi; fi',
   // xe comes last and replaces the shell (exec: one process fewer), so its stdout and stderr end
   // the channel's, each after a marker, and its exit status (124: `timeout` killed it) is the
