@@ -383,11 +383,11 @@ const REPORT_NOTES = `## How it is measured
   (least recently used ones are closed).
 
 ## Targets at the edge, and why
-- Warm refresh, engine / floor (≤ 1.3×): 1.18–1.35× in four runs since the probe execs \`xe\` last (1.3–1.6×
+- Warm refresh, engine / floor (≤ 1.3×): 1.17–1.35× in five runs since the probe execs \`xe\` last (1.3–1.6×
   before), so met or missed by noise. The floor sends the admin's two commands (\`xe host-is-in-emergency-mode; cat
   pool.conf\`); the probe also bounds \`xe\` with \`timeout 5\`, connects from every slave to its master's port 443
   (a forked shell and a TCP handshake, served by the same 2 cores) and reads the host's identity from the inventory:
-  about 1.2× the floor's cost. The engine adds 5–12 % to a bare ssh2 client sending the same script (the row "floor
+  about 1.2× the floor's cost. The engine adds 3–12 % to a bare ssh2 client sending the same script (the row "floor
   sending the probe script itself"), more of the total the less the rest costs.
 - Activation (≤ 50 ms, as VS Code reports it): medians of 24–54 ms over runs since ssh2 moved to its own file,
   single runs up to 122 ms; code loading and the extension host's own work vary most. activate() itself takes
