@@ -57,16 +57,13 @@ async function refreshScenarios(): Promise<void> {
     await probeMembers(warmEngine.runner, inventory.members);
     const clients = await Promise.all(addresses.map((a) => floorConnect(lab, a)));
     await Promise.all(clients.map((c) => floorExec(c)));
-    const [warm, warmFloor] = await alternate(
+    // The third body is not a target but an explanation: the floor sending the engine's own probe
+    // script tells the cost of what the probe asks beyond the admin's two commands from the cost
+    // of the engine itself.
+    const [warm, warmFloor, scriptFloor] = await alternate(
       WARM_RUNS,
       () => probeMembers(warmEngine.runner, inventory.members),
       () => Promise.all(clients.map((c) => floorExec(c))),
-    );
-    // Not a target, an explanation: the floor sending the engine's own probe script tells the cost
-    // of what the probe asks beyond the admin's two commands from the cost of the engine itself.
-    const [, scriptFloor] = await alternate(
-      WARM_RUNS,
-      () => probeMembers(warmEngine.runner, inventory.members),
       () => Promise.all(clients.map((c) => floorExec(c, PROBE_SCRIPT))),
     );
     warmEngine.dispose();

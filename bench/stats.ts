@@ -20,23 +20,20 @@ export async function time(body: () => Promise<unknown>): Promise<number> {
 }
 
 export async function repeat(runs: number, body: () => Promise<unknown>): Promise<Sample> {
-  const values: number[] = [];
-  for (let i = 0; i < runs; i++) values.push(await time(body));
-  return sample(values);
+  const [only] = await alternate(runs, body);
+  return only;
 }
 
 /**
- * Times two bodies in alternation, `runs` times each: drift on a noisy machine (another process
- * waking up, the CPU clocking down) then hits both alike, and their ratio stays fair.
+ * Times the bodies in turn, `runs` rounds of one run each: drift on a noisy machine (another
+ * process waking up, the CPU clocking down) then hits all of them alike, and their ratios stay fair.
  */
-export async function alternate(runs: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[Sample, Sample]> {
-  const first: number[] = [];
-  const second: number[] = [];
+export async function alternate<Bodies extends readonly (() => Promise<unknown>)[]>(runs: number, ...bodies: Bodies): Promise<{ [K in keyof Bodies]: Sample }> {
+  const values = bodies.map((): number[] => []);
   for (let i = 0; i < runs; i++) {
-    first.push(await time(a));
-    second.push(await time(b));
+    for (const [index, body] of bodies.entries()) values[index]?.push(await time(body));
   }
-  return [sample(first), sample(second)];
+  return values.map(sample) as { [K in keyof Bodies]: Sample };
 }
 
 export function fmt(s: Sample): string {
