@@ -19,7 +19,7 @@ export interface XenPoolsApi {
 
 /** Set by the first line of the esbuild bundle (see esbuild.mjs); absent when running unbundled. */
 declare const __xenPoolsBundleStart: number | undefined;
-/** When evaluating the bundle began (ssh2 and the rest included), and when it reached this module. */
+/** When evaluating the bundle began, and when it reached this module (ssh2 is a file of its own, loaded on first connect). */
 const bundleStartedAt = typeof __xenPoolsBundleStart === 'number' ? __xenPoolsBundleStart : undefined;
 const loadedAt = performance.now();
 

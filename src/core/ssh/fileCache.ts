@@ -30,15 +30,19 @@ export class ParsedFileCache<T> {
     if (cached && this.now() - cached.checkedAt < this.revalidateMs) return Promise.resolve(cached.value);
     let pending = this.checking.get(file);
     if (!pending) {
-      pending = this.check(file, cached).finally(() => this.checking.delete(file));
+      const check: Promise<T | undefined> = this.check(file, cached).finally(() => {
+        if (this.checking.get(file) === check) this.checking.delete(file);
+      });
+      pending = check;
       this.checking.set(file, pending);
     }
     return pending;
   }
 
-  /** Forgets a file, e.g. right after this process wrote it. */
+  /** Forgets a file, e.g. right after this process wrote it: the next read looks at the file itself, not at a check begun before. */
   invalidate(file: string): void {
     this.files.delete(file);
+    this.checking.delete(file);
   }
 
   private async check(file: string, cached: CachedFile<T> | undefined): Promise<T | undefined> {
