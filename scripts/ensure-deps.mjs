@@ -5,9 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { root, runMain, SetupError } from './common.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stampFile = path.join(root, 'node_modules', '.xenserver-pools-lock.sha256');
 
 export function ensureNodeDependencies() {
@@ -15,15 +14,12 @@ export function ensureNodeDependencies() {
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === lockHash) return;
   console.log('[setup] installing npm dependencies (npm ci)');
   const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`npm ci failed (exit ${result.status})`);
+  if (result.status !== 0) {
+    throw new SetupError(`npm ci failed (exit ${result.status ?? result.signal}; npm's own message is above)`, 'check that the npm registry answers (npm ping), then run the command again');
+  }
   writeFileSync(stampFile, lockHash);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  try {
-    ensureNodeDependencies();
-  } catch (error) {
-    console.error(`[setup] ${error.message}`);
-    process.exit(1);
-  }
+  runMain('setup', ensureNodeDependencies);
 }

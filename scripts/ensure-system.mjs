@@ -3,10 +3,11 @@
 // As root it runs apt-get itself; otherwise it uses `sudo -n` when that works without a password;
 // else it stops and prints the exact command the user must run. Usage:
 //   node scripts/ensure-system.mjs unit       (ssh-keygen)
-//   node scripts/ensure-system.mjs lab        (sshd, ssh client, nftables, iproute2)
+//   node scripts/ensure-system.mjs lab        (sshd, ssh client, nftables, iproute2, util-linux, openssl)
 //   node scripts/ensure-system.mjs browser    (chromium, libkrb5-dev and build tools for code-server)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { runMain, SetupError } from './common.mjs';
 
 /** Each package with a file that proves it is installed: checking files is faster than asking dpkg. */
 const PACKAGE_SETS = {
@@ -17,7 +18,9 @@ const PACKAGE_SETS = {
     'openssh-client': '/usr/bin/ssh',
     nftables: '/usr/sbin/nft',
     iproute2: '/usr/sbin/ip',
-    'util-linux': '/usr/bin/unshare',
+    'util-linux': '/usr/bin/setpriv',
+    // the lab hashes its root password with `openssl passwd -6`
+    openssl: '/usr/bin/openssl',
   },
   browser: {
     chromium: '/usr/bin/chromium',
@@ -52,22 +55,18 @@ export function ensureSystemPackages(setNames) {
   const aptInstall = ['apt-get', 'install', '-y', '--no-install-recommends', ...missing];
   const isRoot = process.getuid?.() === 0;
   const prefix = isRoot ? [] : canSudoWithoutPassword() ? ['sudo', '-n'] : undefined;
-  if (!prefix) {
-    throw new Error(`Debian packages missing: ${missing.join(' ')}. Run:\n  sudo apt-get update && sudo ${aptInstall.join(' ')}`);
-  }
+  const fix = `sudo apt-get update && sudo ${aptInstall.join(' ')}`;
+  if (!prefix) throw new SetupError(`Debian packages missing: ${missing.join(' ')} (installing them needs root or password-less sudo)`, fix);
   console.log(`[setup] installing Debian packages: ${missing.join(' ')}`);
   // The package lists may be stale or absent on a fresh machine; an install without them finds nothing.
-  if (!run([...prefix, 'apt-get', 'update', '-q'])) throw new Error('apt-get update failed');
-  if (!run([...prefix, ...aptInstall])) throw new Error(`${aptInstall.join(' ')} failed`);
+  if (!run([...prefix, 'apt-get', 'update', '-q'])) {
+    throw new SetupError(`apt-get update failed: Debian's package archive cannot be reached (network or proxy?), so ${missing.join(' ')} cannot be installed`, `check the network (apt-get update must work), then: ${fix}`);
+  }
+  if (!run([...prefix, ...aptInstall])) throw new SetupError(`${aptInstall.join(' ')} failed (apt's own message is above)`, fix);
   const still = missingPackages(setNames);
-  if (still.length) throw new Error(`still missing after apt-get install: ${still.join(' ')}`);
+  if (still.length) throw new SetupError(`still missing after apt-get install: ${still.join(' ')}`, fix);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  try {
-    ensureSystemPackages(process.argv.slice(2));
-  } catch (error) {
-    console.error(`[setup] ${error.message}`);
-    process.exit(1);
-  }
+  runMain('setup', () => ensureSystemPackages(process.argv.slice(2)));
 }

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
+import { runMain, SetupError } from './common.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
 
 export const NODE_VERSION = '24.21.0';
@@ -48,8 +49,14 @@ function ensureNpmFolder(dir, spec, proof, env, verify) {
   writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: `xenpools-${path.basename(dir)}`, private: true }, null, 2)}\n`);
   const started = Date.now();
   log(`installing ${spec} into ${dir}`);
-  run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error', spec], { cwd: dir, env });
-  verify();
+  // What fixes a failed install: the registry or the build tools; the half-done folder is redone next time.
+  const fix = `check that the npm registry answers (npm ping) and that g++, make and python3 are installed, then run the command again (${dir} is redone)`;
+  try {
+    run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error', spec], { cwd: dir, env });
+    verify();
+  } catch (error) {
+    throw Object.assign(new SetupError(`${spec} could not be installed: ${error.message.split('\n')[0]}`, fix), { details: error.stack });
+  }
   writeFileSync(stamp, spec);
   log(`${spec} ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
@@ -232,10 +239,5 @@ function installTools(cache, started) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  try {
-    console.log(JSON.stringify(ensureVSCode(), null, 2));
-  } catch (error) {
-    console.error(`[setup] ${error.message}`);
-    process.exit(1);
-  }
+  runMain('setup', () => console.log(JSON.stringify(ensureVSCode(), null, 2)));
 }

@@ -3,31 +3,42 @@
 // companions from Debian; Node 24 and code-server into ~/.cache/xenserver-pools), builds and
 // packages the extension, then runs test/support/demo.ts: a lab pool whose master is dead and
 // code-server with the extension installed and that pool configured. Ctrl-C stops everything.
+// A step that fails ends it with one line: what is missing, the command that fixes it, and the
+// log file that holds the details (scripts/common.mjs).
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
-import { compileTests, must, root } from './common.mjs';
+import { compileTests, failureLogFile, mustQuietly, reportedFailure, reportFile, root, runMain, SetupError } from './common.mjs';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
 
-try {
+const say = (line) => console.log(`[start] ${line}`);
+
+await runMain('start', async () => {
   if (process.getuid?.() !== 0) {
-    throw new Error('the demo needs root: its simulated hosts are real sshd processes on 127.77.x.x port 22 with their own mount namespaces. Run it as root (e.g. in a container or VM).');
+    throw new SetupError('the demo needs root: its simulated hosts are real sshd processes on 127.77.x.x port 22 with their own mount namespaces', 'sudo npm start   (or run it as root in a VM or container)');
   }
   ensureNodeDependencies();
   ensureSystemPackages(['lab']);
   const { ensureVSCode } = await import('./ensure-vscode.mjs');
   const toolEnv = ensureVSCode();
-  must(['npm', 'run', '--silent', 'package'], 'npm run package');
+  const vsix = path.join(root, 'dist', 'xenserver-pools.vsix');
+  mustQuietly(['npm', 'run', '--silent', 'package'], 'packaging the extension (npm run package)', failureLogFile('package'));
+  say(`packaged ${path.relative(process.cwd(), vsix) || vsix} (${Math.round(statSync(vsix).size / 1024)} KB)`);
   compileTests();
-  const demo = spawn(process.execPath, [path.join(root, 'out', 'test', 'support', 'demo.js'), path.join(root, 'dist', 'xenserver-pools.vsix')], {
+  // The demo reports a failure of its own (a lab that cannot start, code-server that does not answer) in this
+  // file and exits 1; this script turns it into the one-line report.
+  const demoFailure = reportFile('demo');
+  const demo = spawn(process.execPath, [path.join(root, 'out', 'test', 'support', 'demo.js'), vsix], {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, ...toolEnv.env },
+    env: { ...process.env, ...toolEnv.env, XENPOOLS_FAILURE_REPORT: demoFailure },
   });
   // Ctrl-C reaches the demo through the terminal's process group; it stops its own processes.
   process.on('SIGINT', () => undefined);
-  demo.on('exit', (code) => process.exit(code ?? 1));
-} catch (error) {
-  console.error(`[start] ${error.message}`);
-  process.exit(1);
-}
+  process.on('SIGTERM', () => demo.kill('SIGTERM'));
+  const code = await new Promise((resolve) => demo.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
+  const failure = reportedFailure(demoFailure);
+  if (failure) throw failure;
+  process.exit(code === 130 ? 0 : code);
+});

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { compileTests as compile, must, root } from './common.mjs';
+import { compileTests as compile, must, reportedFailure, reportFailure, reportFile, root } from './common.mjs';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
 import { ensureVSCode } from './ensure-vscode.mjs';
@@ -53,6 +53,22 @@ function compileTests() {
   testsCompiled = true;
 }
 
+/**
+ * The lab, exthost and e2e tiers start labs: whether this machine can is checked once, by starting a 1-host lab
+ * (`lab check`), so a missing prerequisite is one line naming its fix instead of every lab test failing alike.
+ */
+let labCheck;
+function ensureLabs() {
+  if (labCheck === undefined) {
+    ensureSystemPackages(['lab']);
+    compileTests();
+    const report = reportFile('lab-check');
+    const { ok } = run([process.execPath, path.join(root, 'out', 'test', 'lab', 'cli.js'), 'check'], { XENPOOLS_FAILURE_REPORT: report });
+    labCheck = ok ? null : (reportedFailure(report) ?? new Error('the lab check failed (its output is above)'));
+  }
+  if (labCheck) throw labCheck;
+}
+
 function hasTests(dir) {
   const full = path.join(root, dir);
   return existsSync(full) && readdirSync(full, { recursive: true }).some((f) => String(f).endsWith('.test.ts'));
@@ -73,18 +89,19 @@ const tiers = {
   },
   lab: () => {
     if (!hasTests('test/lab')) return { passed: 0, failed: 0, skipped: 0 };
-    ensureSystemPackages(['lab']);
-    compileTests();
+    ensureLabs();
     return mocha('.mocharc.lab.json');
   },
   // Both run the packaged extension in code-server (a real VS Code) opened by headless chromium.
   exthost: () => {
+    ensureLabs();
     const { env } = ensureVSCode();
     must(['npm', 'run', '--silent', 'package'], 'npm run package');
     compileTests();
     return mocha('.mocharc.exthost.json', { ...env, XENPOOLS_VSIX: path.join(root, 'dist', 'xenserver-pools.vsix') });
   },
   e2e: () => {
+    ensureLabs();
     const { env } = ensureVSCode();
     must(['npm', 'run', '--silent', 'package'], 'npm run package');
     compileTests();
@@ -104,7 +121,7 @@ const lines = [];
 try {
   ensureNodeDependencies();
 } catch (error) {
-  console.error(`[setup] ${error.message}`);
+  reportFailure('test', error);
   totals.failed += 1;
 }
 if (totals.failed === 0) {
@@ -115,7 +132,7 @@ if (totals.failed === 0) {
     try {
       counts = tiers[name]();
     } catch (error) {
-      console.error(`[${name}] ${error.message}`);
+      reportFailure(`test-${name}`, error);
       counts = { passed: 0, failed: 1, skipped: 0 };
     }
     for (const key of Object.keys(totals)) totals[key] += counts[key];

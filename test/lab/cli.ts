@@ -13,6 +13,7 @@
  *   state             the full simulator state as JSON
  *   down [--all]      stop the lab: every sshd, session, listener and nft rule it created
  *   cleanup           after a lab process was killed hard (kill -9): remove its nft table, registry entry, mount points
+ *   check             whether this machine can run labs: prepares what sshd needs, starts a 1-host lab and stops it
  * status/fault/heal/state/down pick the only running lab, or the one given with --name.
  */
 import { spawn } from 'node:child_process';
@@ -22,6 +23,7 @@ import * as path from 'node:path';
 import { FAULT_KINDS, FaultKind, Lab, LabOptions, cleanupStale } from './lab';
 import { EmergencyModel } from './sim';
 import { XAPI_VERSIONS, XapiVersion } from './texts';
+import { reportToCaller } from '../support/setupError';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const LAB_ROOT = path.join(REPO, '.lab');
@@ -242,6 +244,12 @@ async function main(): Promise<void> {
       }
       return;
     }
+    case 'check': {
+      const lab = await Lab.start({ name: 'check', baseAddress: 'auto', hosts: 1 });
+      await lab.stop();
+      console.log(`[lab] this machine can run labs (a 1-host lab started in ${lab.startMs} ms and stopped)`);
+      return;
+    }
     case 'cleanup': {
       const removed = cleanupStale();
       console.log(removed.length ? `removed: ${removed.join(', ')}` : 'nothing stale to remove');
@@ -253,6 +261,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`lab: ${e instanceof Error ? e.message : String(e)}`);
+  reportToCaller(e, 'lab');
   process.exit(1);
 });

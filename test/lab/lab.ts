@@ -24,7 +24,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Durations, EmergencyModel, LabStateSnapshot, SimHost, Simulator } from './sim';
+import { prepareMachineForLab, sshdRefused } from './machine';
 import { XapiVersion } from './texts';
+import { SetupError } from '../support/setupError';
 
 /**
  * root's login shell on every lab host: bash, as in XenServer's and XCP-ng's dom0, so commands run by the same shell
@@ -176,7 +178,7 @@ export class Lab {
     const t0 = Date.now();
     const mod = (await import(pathToFileURL(path.join(REPO, 'scripts', 'ensure-system.mjs')).href)) as { ensureSystemPackages(sets: string[]): void };
     mod.ensureSystemPackages(['lab']);
-    if (process.getuid?.() !== 0) throw new Error('the lab needs root (mount namespaces, nftables, port 22/443 on loopback)');
+    prepareMachineForLab({ keyboardInteractive: opts.keyboardInteractive ?? false });
     let claimed: number | null = null;
     if (opts.baseAddress === 'auto') {
       claimed = claimOctet();
@@ -231,6 +233,7 @@ export class Lab {
     const known: string[] = [];
     for (const h of this.hosts) this.writeHostFiles(h, passwd, shadow, shadowHash, known);
     fs.writeFileSync(this.knownHostsFile, known.join(''));
+    await this.checkPortsFree();
     await Promise.all(this.hosts.map((h) => this.startHost(h)));
     this.sim.on('change', () => this.reconcile());
     this.sim.start();
@@ -239,6 +242,20 @@ export class Lab {
     this.orphanTimer.unref();
     this.writeLabJson();
     this.persistNow();
+  }
+
+  /**
+   * Another process listening on a host's ssh or xapi port would answer in its place (a connect check cannot tell
+   * it from the lab's sshd): refuse to start instead.
+   */
+  private async checkPortsFree(): Promise<void> {
+    const taken = await Promise.all(
+      this.hosts.flatMap((h) => [this.sshPort, this.xapiPort].map(async (port) => ((await canConnect(h.info.address, port)) ? `${h.info.address}:${port}` : ''))),
+    );
+    const busy = taken.filter(Boolean);
+    if (busy.length) {
+      throw new SetupError(`${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} already taken by another process, so lab ${this.name} cannot listen there`, `see which with: ss -ltnp 'src ${this.baseAddress}.0/24' (another lab? npm run lab -- down --all)`);
+    }
   }
 
   private hostKnownName(h: HostRuntime): string {
@@ -345,7 +362,7 @@ export class Lab {
       const deadline = Date.now() + 10000;
       for (;;) {
         if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(`sshd for ${h.info.name} exited early; see ${path.join(d, 'sshd.log')}: ${fs.readFileSync(path.join(d, 'sshd.log'), 'utf8').slice(-400)}`);
+          throw sshdRefused(h.info.name, h.info.address, this.sshPort, d);
         }
         if (await canConnect(h.info.address, this.sshPort)) break;
         if (Date.now() > deadline) throw new Error(`sshd for ${h.info.name} did not start`);
@@ -769,16 +786,17 @@ export class Lab {
   }
 
   connectionInfo(): string {
+    // Paths as the user would type them from where they started the lab (the repository, usually).
+    const shown = (file: string): string => path.relative(process.cwd(), file) || file;
     const lines = [
       `XenServer pool lab '${this.name}': ${this.hosts.length} hosts, emergency model '${this.sim.opts.model}', HA ${this.sim.opts.ha ? 'on' : 'off'}, xapi ${this.sim.opts.version} wording, time scale ${this.sim.opts.timeScale}`,
       `  user:        ${this.user}`,
       `  password:    ${this.password}`,
-      `  key file:    ${this.keyFile}`,
-      `  known_hosts: ${this.knownHostsFile}`,
+      `  key file:    ${shown(this.keyFile)}`,
+      `  known_hosts: ${shown(this.knownHostsFile)}`,
       `  hosts:       ${this.hosts.map((h) => `${h.info.name}=${h.info.address}`).join(' ')} (ssh port ${this.sshPort}, xapi port ${this.xapiPort})`,
       `  master:      ${this.hosts[0]?.info.address ?? ''}`,
-      `  example:     ssh -i ${this.keyFile} -o UserKnownHostsFile=${this.knownHostsFile}${this.sshPort === 22 ? '' : ` -p ${this.sshPort}`} ${this.user}@${this.hosts[1]?.info.address ?? this.hosts[0]?.info.address ?? ''} xe host-is-in-emergency-mode`,
-      `  state file:  ${path.join(this.dir, 'state.json')}`,
+      `  example:     ssh -i ${shown(this.keyFile)} -o UserKnownHostsFile=${shown(this.knownHostsFile)}${this.sshPort === 22 ? '' : ` -p ${this.sshPort}`} ${this.user}@${this.hosts[1]?.info.address ?? this.hosts[0]?.info.address ?? ''} xe host-is-in-emergency-mode`,
     ];
     return lines.join('\n') + '\n';
   }

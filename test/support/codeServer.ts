@@ -56,6 +56,9 @@ export const QUIET_SETTINGS: Readonly<Record<string, unknown>> = {
   'extensions.ignoreRecommendations': true,
   'security.workspace.trust.enabled': false,
   'git.enabled': false,
+  // code-server would list (and forward) the ports of every other process on this machine in its Ports view.
+  'remote.autoForwardPorts': false,
+  'remote.restoreForwardedPorts': false,
 };
 
 export interface CodeServerOptions {
@@ -148,6 +151,9 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     XDG_CONFIG_HOME: path.join(dir, 'xdg-config'),
     XDG_DATA_HOME: path.join(dir, 'xdg-data'),
     TMPDIR: path.join(dir, 'tmp'),
+    // No extension gallery (code-server's default is Open VSX): nothing here installs from one, and a workbench
+    // that asks one for recommendations and updates reaches for the network this machine does not have.
+    EXTENSIONS_GALLERY: '{}',
     NODE_COMPILE_CACHE: path.join(cache, 'node-compile-cache'),
     ...options.env,
   };

@@ -10,6 +10,7 @@ import { Lab } from '../lab/lab';
 import { address, engineFor } from '../lab/engine/harness';
 import { startCodeServer, type CodeServer } from './codeServer';
 import * as path from 'node:path';
+import { reportToCaller } from './setupError';
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 
@@ -23,18 +24,23 @@ async function waitUntil(what: string, timeoutMs: number, condition: () => boole
 
 async function main(): Promise<void> {
   const vsix = process.argv[2] ?? path.resolve(__dirname, '..', '..', '..', 'dist', 'xenserver-pools.vsix');
-  say('starting a lab pool of 4 hosts (real sshd on 127.77.250.1-4, simulated xapi, real durations)');
-  const lab = await Lab.start({ name: 'demo', baseAddress: '127.77.250', hosts: 4, model: 'code', timeScale: 1, vmsPerHost: 3 });
+  let lab: Lab | undefined;
   let server: CodeServer | undefined;
+  let stopping = false;
   const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
     say('stopping code-server and the lab');
     await server?.stop();
-    await lab.stop();
+    await lab?.stop();
+    say('stopped');
     process.exit(code);
   };
   process.once('SIGINT', () => void stop(130));
   process.once('SIGTERM', () => void stop(143));
   try {
+    say('starting a lab pool of 4 hosts (real sshd on 127.77.250.1-4, simulated xapi, real durations)');
+    lab = await Lab.start({ name: 'demo', baseAddress: '127.77.250', hosts: 4, model: 'code', timeScale: 1, vmsPerHost: 3 });
     const engine = engineFor(lab);
     const inventory = await discoverPool(engine.runner, address(lab, 2));
     say(`discovered ${inventory.poolName}: ${inventory.members.map((m) => `${m.name} ${m.address}`).join(', ')}`);
@@ -42,9 +48,11 @@ async function main(): Promise<void> {
     say('the master xcp-host1 dies (powered off); xcp-host2 restarts its toolstack and comes back in emergency mode');
     await lab.fault('poweroff', 1);
     await engine.runner.shell(address(lab, 2), 'xe-toolstack-restart', { timeoutMs: 60_000 });
-    await waitUntil('xcp-host2 in emergency mode', 60_000, () => lab.state().hosts[1]?.emergency === true && lab.state().hosts[1]?.xapi === 'running');
+    const labNow = lab;
+    await waitUntil('xcp-host2 in emergency mode', 60_000, () => labNow.state().hosts[1]?.emergency === true && labNow.state().hosts[1]?.xapi === 'running');
     engine.dispose();
 
+    say('starting code-server with the extension');
     server = await startCodeServer({
       extensions: [vsix],
       settings: {
@@ -68,7 +76,7 @@ async function main(): Promise<void> {
     console.log('  Try: Guided Recovery on the pool, or Promote to Master on xcp-host2. Ctrl-C stops everything.\n');
     await new Promise(() => undefined);
   } catch (error) {
-    console.error(`[demo] ${(error as Error).stack ?? String(error)}`);
+    reportToCaller(error, 'demo');
     await stop(1);
   }
 }
