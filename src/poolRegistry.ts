@@ -53,9 +53,6 @@ export class PoolRegistry implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<{ poolUuid?: string; hostUuid?: string }>();
   readonly onDidChange = this.changed.event;
   private transportValue: SshTransport | undefined;
-  /** Logins and passwords of pools being added, by address, until their UUID is known. */
-  /** Passwords of pools being added, by the address they are added through, until add() stores them. */
-  private readonly pendingPasswords = new Map<string, string>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -87,27 +84,30 @@ export class PoolRegistry implements vscode.Disposable {
     return this.stored().find((p) => p.inventory.poolUuid === poolUuid)?.login;
   }
 
-  /** A runner for the hosts of a pool that is still being added (discovery): the password is held until add(). */
-  pendingRunner(address: string, login: PoolLogin, password: string | undefined): HostRunner {
-    if (password !== undefined) this.pendingPasswords.set(address, password);
+  /**
+   * A runner for discovering a pool that is being added: it logs in with `login` and `password` on
+   * connections of its own (never one another login opened), so discovery succeeds only if that login
+   * works. The caller releases it when discovery is over.
+   */
+  discoveryRunner(login: PoolLogin, password: string | undefined, address: string): HostRunner {
     const runner = new HostRunner(() => this.transport, this.access(login, { password: async () => password }));
     runner.onXeCall((call) => this.onXeCall(address, call));
     return runner;
   }
 
-  /** A discovery that failed or was abandoned: drop the password it held. */
-  forgetPending(address: string): void {
-    this.pendingPasswords.delete(address);
-  }
-
-  async add(inventory: PoolInventory, login: PoolLogin, addedThrough: string): Promise<PoolMonitor> {
-    const password = this.pendingPasswords.get(addedThrough);
-    this.pendingPasswords.delete(addedThrough);
-    if (password !== undefined) await this.context.secrets.store(passwordKey(inventory.poolUuid), password);
+  /**
+   * Remembers a discovered pool with the login that discovered it (its password in SecretStorage; a
+   * password the new login does not use is deleted). A pool that was there already gets a new monitor,
+   * so every later command logs in with the new login.
+   */
+  async add(inventory: PoolInventory, login: PoolLogin, password: string | undefined): Promise<PoolMonitor> {
+    const poolUuid = inventory.poolUuid;
+    if (login.auth === 'password' && password !== undefined) await this.context.secrets.store(passwordKey(poolUuid), password);
+    else await this.context.secrets.delete(passwordKey(poolUuid));
     const stored: StoredPool = { inventory, login };
-    await this.save([...this.stored().filter((p) => p.inventory.poolUuid !== inventory.poolUuid), stored]);
-    this.monitors.get(inventory.poolUuid)?.replaceInventory(inventory);
-    const monitor = this.monitors.get(inventory.poolUuid) ?? this.startMonitor(stored);
+    await this.save([...this.stored().filter((p) => p.inventory.poolUuid !== poolUuid), stored]);
+    this.monitors.get(poolUuid)?.runner.release();
+    const monitor = this.startMonitor(stored);
     this.changed.fire({});
     return monitor;
   }

@@ -4,6 +4,27 @@ export interface PickItem<T> extends vscode.QuickPickItem {
   readonly value: T;
 }
 
+/** Where a question stands in a wizard: "step of totalSteps" in its title bar, a Back button from step 2 on. */
+export interface WizardStep {
+  readonly step: number;
+  readonly totalSteps: number;
+}
+
+/**
+ * The answer of a wizard step whose Back button was pressed. A registered symbol: the extension-host
+ * tests' scripted UI is compiled apart from the extension's bundle and must give the same value.
+ */
+export const BACK: unique symbol = Symbol.for('xenPools.wizard.back');
+export type Back = typeof BACK;
+
+export interface InputOptions {
+  readonly title: string;
+  readonly prompt: string;
+  readonly value?: string;
+  readonly password?: boolean;
+  readonly validate?: (value: string) => string | undefined;
+}
+
 /**
  * Every question the extension asks the user goes through here. The default implementation is
  * VS Code's own UI; the extension-host tests answer through a scripted implementation they set
@@ -11,7 +32,11 @@ export interface PickItem<T> extends vscode.QuickPickItem {
  */
 export interface UserInterface {
   pick<T>(items: readonly PickItem<T>[], options: { title: string; placeHolder?: string }): Promise<T | undefined>;
-  input(options: { title: string; prompt: string; value?: string; password?: boolean; validate?: (value: string) => string | undefined }): Promise<string | undefined>;
+  input(options: InputOptions): Promise<string | undefined>;
+  /** A wizard's pick: BACK when its Back button was pressed. */
+  stepPick<T>(items: readonly PickItem<T>[], options: { title: string; placeHolder?: string } & WizardStep): Promise<T | Back | undefined>;
+  /** A wizard's input box: BACK when its Back button was pressed. */
+  stepInput(options: InputOptions & WizardStep): Promise<string | Back | undefined>;
   /** A modal confirmation; resolves true only if the user chose `action`. */
   confirm(message: string, detail: string, action: string): Promise<boolean>;
 }
@@ -36,7 +61,54 @@ export const vscodeUserInterface: UserInterface = {
   async confirm(message, detail, action) {
     return (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action;
   },
+  stepPick<T>(items: readonly PickItem<T>[], options: { title: string; placeHolder?: string } & WizardStep) {
+    const quickPick = vscode.window.createQuickPick<(typeof items)[number]>();
+    Object.assign(quickPick, wizardFields(options), { items, placeholder: options.placeHolder });
+    return runWizardStep<T | undefined>(quickPick, (resolve) => quickPick.onDidAccept(() => resolve(quickPick.selectedItems[0]?.value)));
+  },
+  stepInput(options: InputOptions & WizardStep) {
+    const inputBox = vscode.window.createInputBox();
+    Object.assign(inputBox, wizardFields(options), { prompt: options.prompt, value: options.value ?? '', password: options.password ?? false });
+    inputBox.onDidChangeValue((value) => (inputBox.validationMessage = options.validate?.(value)));
+    return runWizardStep<string>(inputBox, (resolve) =>
+      inputBox.onDidAccept(() => {
+        const problem = options.validate?.(inputBox.value);
+        inputBox.validationMessage = problem;
+        if (!problem) resolve(inputBox.value);
+      }),
+    );
+  },
 };
+
+function wizardFields(options: { title: string } & WizardStep): Partial<vscode.QuickInput> & { buttons: readonly vscode.QuickInputButton[] } {
+  return {
+    title: options.title,
+    step: options.step,
+    totalSteps: options.totalSteps,
+    ignoreFocusOut: true,
+    buttons: options.step > 1 ? [vscode.QuickInputButtons.Back] : [],
+  };
+}
+
+/** Shows a wizard step until it is accepted (`onAccept` resolves), Back is pressed (BACK) or it is dismissed (undefined). */
+function runWizardStep<R>(input: vscode.QuickPick<vscode.QuickPickItem> | vscode.InputBox, onAccept: (resolve: (value: R) => void) => vscode.Disposable): Promise<R | Back | undefined> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (value: R | Back | undefined) => {
+      if (settled) return;
+      settled = true;
+      for (const d of disposables) d.dispose();
+      input.dispose();
+      resolve(value);
+    };
+    const disposables = [
+      onAccept((value) => finish(value)),
+      input.onDidTriggerButton((button) => button === vscode.QuickInputButtons.Back && finish(BACK)),
+      input.onDidHide(() => finish(undefined)),
+    ];
+    input.show();
+  });
+}
 
 /** The UI in use; swapped only by the extension's test API. */
 export const ui = { current: vscodeUserInterface };

@@ -4,10 +4,14 @@ import { isHostAddress } from '../core/xe/validate';
 import { xeOperations } from '../core/xe/operations';
 import type { PoolLogin } from '../poolRegistry';
 import type { XenNode } from '../tree/nodes';
-import { ui } from '../ui';
-import { orCancel, reachableMaster, resolvePool, type CommandContext } from './context';
+import type { PoolMonitor } from '../core/pool/monitor';
+import { BACK, ui, type Back } from '../ui';
+import { orCancel, reachableMaster, resolvePool, UserCancelledError, type CommandContext } from './context';
 
-/** Arguments for Add Pool when it is called by another command or a test instead of a person. */
+/**
+ * Add Pool's programmatic form (the `xenPools.addPoolWithLogin` command, for tests and scripts; the
+ * view-title button and the palette always run the wizard).
+ */
 export interface AddPoolArguments {
   readonly address: string;
   readonly user?: string;
@@ -17,53 +21,124 @@ export interface AddPoolArguments {
   readonly password?: string;
 }
 
-async function askAddPool(): Promise<AddPoolArguments> {
-  const address = orCancel(
-    await ui.current.input({
-      title: 'Add Pool (1/3)',
-      prompt: 'Address of any host of the pool (IP or DNS name, or a Host alias from ~/.ssh/config). The members are discovered from it.',
-      validate: (value) => (isHostAddress(value.trim()) ? undefined : 'Enter an IPv4/IPv6 address or a host name'),
-    }),
-  ).trim();
-  const user = orCancel(await ui.current.input({ title: 'Add Pool (2/3)', prompt: 'SSH user on the hosts (XenServer: root)', value: 'root', validate: (v) => (/^[a-z_][a-z0-9_.-]*$/i.test(v) ? undefined : 'Not a user name') }));
-  const auth = orCancel(
-    await ui.current.pick<PoolLogin['auth']>(
-      [
-        { label: '$(key) Private key file', description: 'e.g. ~/.ssh/id_ed25519', value: 'key' },
-        { label: '$(lock) Password', description: 'kept in VS Code SecretStorage', value: 'password' },
-        { label: '$(server-process) ssh-agent', description: process.env.SSH_AUTH_SOCK ? 'SSH_AUTH_SOCK is set' : 'SSH_AUTH_SOCK is not set here', value: 'agent' },
-      ],
-      { title: 'Add Pool (3/3): how to log in' },
-    ),
-  );
-  if (auth === 'key') {
-    const keyFile = orCancel(await ui.current.input({ title: 'Add Pool: key file', prompt: 'Private key file', value: '~/.ssh/id_ed25519' }));
-    return { address, user, auth, keyFile: keyFile.replace(/^~(?=\/)/, process.env.HOME ?? '~') };
-  }
-  if (auth === 'password') {
-    const password = orCancel(await ui.current.input({ title: 'Add Pool: password', prompt: `Password of ${user}@${address}`, password: true }));
-    return { address, user, auth, password };
-  }
-  return { address, user, auth };
+const AUTH_KINDS: readonly PoolLogin['auth'][] = ['key', 'password', 'agent'];
+
+/** Checks what a caller passed as AddPoolArguments: a tree node or a half-filled object is refused with a clear message. */
+export function addPoolArguments(value: unknown): AddPoolArguments {
+  const args = value as Partial<AddPoolArguments> | undefined;
+  const problems = [
+    typeof args?.address === 'string' && isHostAddress(args.address) ? '' : 'address (a host name or IP address)',
+    AUTH_KINDS.includes(args?.auth as PoolLogin['auth']) ? '' : `auth (${AUTH_KINDS.join(', ')})`,
+    args?.user === undefined || typeof args.user === 'string' ? '' : 'user (a string)',
+    args?.port === undefined || (Number.isInteger(args.port) && args.port > 0 && args.port < 65536) ? '' : 'port (1-65535)',
+  ].filter(Boolean);
+  if (problems.length) throw new Error(`xenPools.addPoolWithLogin needs { address, auth, user?, port?, keyFile?, password? }; wrong or missing: ${problems.join(', ')}.`);
+  return args as AddPoolArguments;
 }
 
+const USER_NAME = /^[a-z_][a-z0-9_.-]*$/i;
+
+/**
+ * The Add Pool wizard: address, user, how to log in, then the key file or password (none for
+ * ssh-agent). Every step after the first has a Back button; the step count follows the choice.
+ */
+async function askAddPool(): Promise<AddPoolArguments> {
+  const title = 'Add Pool';
+  let address = '';
+  let user = 'root';
+  let auth: PoolLogin['auth'] = 'key';
+  const keyFile = '~/.ssh/id_ed25519';
+  const totalSteps = () => (auth === 'agent' ? 3 : 4);
+  let step = 1;
+  for (;;) {
+    const where = { title, step, totalSteps: totalSteps() };
+    let answer: string | PoolLogin['auth'] | Back | undefined;
+    if (step === 1) {
+      answer = await ui.current.stepInput({
+        ...where,
+        prompt: 'Address of any host of the pool (IP or DNS name, or a Host alias from ~/.ssh/config). The members are discovered from it.',
+        value: address,
+        validate: (value) => (isHostAddress(value.trim()) ? undefined : 'Enter an IPv4/IPv6 address or a host name'),
+      });
+      if (typeof answer === 'string') address = answer.trim();
+    } else if (step === 2) {
+      answer = await ui.current.stepInput({ ...where, prompt: 'SSH user on the hosts (XenServer: root)', value: user, validate: (v) => (USER_NAME.test(v) ? undefined : 'Not a user name') });
+      if (typeof answer === 'string') user = answer;
+    } else if (step === 3) {
+      answer = await ui.current.stepPick<PoolLogin['auth']>(
+        [
+          { label: '$(key) Private key file', description: 'e.g. ~/.ssh/id_ed25519', value: 'key', picked: auth === 'key' },
+          { label: '$(lock) Password', description: 'kept in VS Code SecretStorage once it worked', value: 'password', picked: auth === 'password' },
+          { label: '$(server-process) ssh-agent', description: process.env.SSH_AUTH_SOCK ? 'SSH_AUTH_SOCK is set' : 'SSH_AUTH_SOCK is not set here', value: 'agent', picked: auth === 'agent' },
+        ],
+        { ...where, placeHolder: `How does ${user} log in to ${address}?` },
+      );
+      if (answer !== undefined && answer !== BACK) auth = answer as PoolLogin['auth'];
+      if (answer === 'agent') return { address, user, auth };
+    } else if (auth === 'key') {
+      answer = await ui.current.stepInput({ ...where, prompt: 'Private key file', value: keyFile, validate: (v) => (v.trim() ? undefined : 'Enter the path of a private key file') });
+      if (typeof answer === 'string') return { address, user, auth, keyFile: answer.trim().replace(/^~(?=\/)/, process.env.HOME ?? '~') };
+    } else {
+      answer = await ui.current.stepInput({ ...where, prompt: `Password of ${user}@${address}`, password: true });
+      if (typeof answer === 'string') return { address, user, auth, password: answer };
+    }
+    if (answer === undefined) throw new UserCancelledError();
+    step = answer === BACK ? step - 1 : step + 1;
+  }
+}
+
+/** The pool a host address belongs to, if it is added already (to say whose login stays when discovery fails). */
+function poolOfAddress(context: CommandContext, address: string): PoolMonitor | undefined {
+  return context.registry.pools().find((monitor) => monitor.inventory.members.some((m) => m.address === address));
+}
+
+/**
+ * Adds a pool: discovers it with the login given, on connections of that login alone, and keeps
+ * the login (and its password) only once discovery has logged in with it. A pool that is added
+ * already keeps its login unless the admin chooses to replace it with the new one that worked.
+ */
 export async function addPool(context: CommandContext, args?: AddPoolArguments): Promise<void> {
   const request = args ?? (await askAddPool());
   const login: PoolLogin = { user: request.user ?? 'root', auth: request.auth, ...(request.port ? { port: request.port } : {}), ...(request.keyFile ? { keyFile: request.keyFile } : {}) };
+  const runner = context.registry.discoveryRunner(login, request.password, request.address);
   let inventory;
   try {
     inventory = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Discovering the pool through ${request.address}…` },
-      () => discoverPool(context.registry.pendingRunner(request.address, login, request.password), request.address),
+      () => discoverPool(runner, request.address),
     );
   } catch (error) {
-    context.registry.forgetPending(request.address);
+    const known = poolOfAddress(context, request.address);
+    if (known && error instanceof Error) error.message += ` ${known.inventory.poolName} keeps its current login.`;
     throw error;
+  } finally {
+    runner.release();
   }
-  const monitor = await context.registry.add(inventory, login, request.address);
-  context.log.info(`[pool] added ${inventory.poolName} (${inventory.poolUuid}): ${inventory.members.map((m) => `${m.name} ${m.address}`).join(', ')}`);
-  void vscode.window.showInformationMessage(`Added pool ${inventory.poolName} with ${inventory.members.length} hosts.`);
+  const existing = context.registry.monitor(inventory.poolUuid);
+  if (existing) {
+    const name = inventory.poolName;
+    if (context.registry.isDeclared(inventory.poolUuid)) {
+      void vscode.window.showInformationMessage(`${name} is already added (declared in the xenPools.pools setting); its login is changed there.`);
+      return;
+    }
+    const replace = await ui.current.confirm(
+      `${name} is already added. Replace its login?`,
+      `The new login (${login.user}, ${describeAuth(login)}) worked on ${request.address}. Without replacing, ${name} keeps the login it has.`,
+      'Replace Login',
+    );
+    if (!replace) {
+      void vscode.window.showInformationMessage(`${name} is already added; it keeps its login.`);
+      return;
+    }
+  }
+  const monitor = await context.registry.add(inventory, login, request.password);
+  context.log.info(`[pool] ${existing ? 'replaced the login of' : 'added'} ${inventory.poolName} (${inventory.poolUuid}): ${inventory.members.map((m) => `${m.name} ${m.address}`).join(', ')}`);
+  void vscode.window.showInformationMessage(existing ? `${inventory.poolName} now logs in as ${login.user} (${describeAuth(login)}).` : `Added pool ${inventory.poolName} with ${inventory.members.length} hosts.`);
   await monitor.refresh();
+}
+
+function describeAuth(login: PoolLogin): string {
+  return login.auth === 'key' ? `key ${login.keyFile ?? '~/.ssh/id_ed25519'}` : login.auth === 'password' ? 'password' : 'ssh-agent';
 }
 
 export async function removePool(context: CommandContext, node?: XenNode): Promise<void> {

@@ -5,14 +5,17 @@ import type { XenNode } from '../tree/nodes';
 import { UserCancelledError, type CommandContext } from './context';
 import { checkEmergencyMode, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
 import { openAuditLog, showLog } from './log';
-import { addPool, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters, type AddPoolArguments } from './pool';
+import { addPool, addPoolArguments, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters } from './pool';
 import { guidedRecovery } from './recovery';
 
 type Handler = (context: CommandContext, node?: XenNode) => unknown;
 
 /** The one place that maps command ids (package.json) to handlers. */
 export const COMMANDS: Record<string, Handler> = {
-  'xenPools.addPool': (context, args) => addPool(context, args as unknown as AddPoolArguments | undefined),
+  // The view-title button passes the selected tree row: Add Pool never reads it, it always runs the wizard.
+  'xenPools.addPool': (context) => addPool(context),
+  // Not in package.json, so not in the palette: Add Pool with its arguments given, for tests and scripts.
+  'xenPools.addPoolWithLogin': (context, args) => addPool(context, addPoolArguments(args)),
   'xenPools.removePool': removePool,
   'xenPools.refresh': refreshAll,
   'xenPools.refreshPool': refreshPool,

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { XenPoolsApi } from '../../src/extension';
 import type { XenNode } from '../../src/tree/nodes';
 import { labControl, labs, type LabHandle } from './support/labControl';
-import { no, pickFirst, pickWhere, ScriptedUi, type, yes } from './support/scriptedUi';
+import { back, no, pickFirst, pickWhere, ScriptedUi, type, yes } from './support/scriptedUi';
 
 const EXTENSION_ID = 'xenserver-pools.xenserver-pools';
 
@@ -42,8 +42,14 @@ function poolName(lab: LabHandle): string {
   return api.registry.pools().find((m) => m.inventory.members.some((h) => h.address === lab.hosts[0]?.address))?.inventory.poolName ?? '?';
 }
 
+function poolUuid(name: string): string {
+  const monitor = api.registry.pools().find((m) => m.inventory.poolName === name);
+  assert.ok(monitor, `no pool ${name}`);
+  return monitor.inventory.poolUuid;
+}
+
 async function addPool(lab: LabHandle): Promise<string> {
-  await vscode.commands.executeCommand('xenPools.addPool', { address: lab.hosts[1]?.address, user: lab.user, auth: 'key', keyFile: lab.keyFile });
+  await vscode.commands.executeCommand('xenPools.addPoolWithLogin', { address: lab.hosts[1]?.address, user: lab.user, auth: 'key', keyFile: lab.keyFile });
   const name = poolName(lab);
   assert.notEqual(name, '?', `Add Pool did not add the pool. Log:\n${logText().slice(-3000)}`);
   return name;
@@ -88,6 +94,50 @@ describe('XenServer Pools against lab pools, in VS Code', function () {
       assert.equal(iconId(nodes[0] as XenNode), 'star-full');
       assert.equal(poolNode(pool).contextValue, 'pool:healthy');
       assert.match(String(poolNode(pool).description), /healthy/);
+    });
+
+    it('the Add Pool button starts the wizard even with a host row selected (issue 10, finding 3)', async () => {
+      // VS Code passes the selected row to a view-title command; Add Pool must not read it as its arguments.
+      const scripted = new ScriptedUi({ kind: 'input', value: undefined });
+      await withUi(scripted, () => vscode.commands.executeCommand('xenPools.addPool', hostNode(pool, 'xcp-host2')));
+      assert.deepEqual(scripted.asked.map((q) => q.split(': Address')[0]), ['input: Add Pool (1/4)']);
+      assert.equal(api.registry.pools().length, 1);
+    });
+
+    it('the wizard counts its steps and goes back; a wrong password is refused although the pool has open connections (finding 4)', async () => {
+      const uuid = poolUuid(pool);
+      const before = api.registry.login(uuid);
+      const address = lab().hosts[1]?.address ?? '';
+      const scripted = new ScriptedUi(type(address), type('root'), pickWhere((i) => i.value === 'key'), back, pickWhere((i) => i.value === 'password'), type('not-the-lab-password'));
+      await withUi(scripted, () => vscode.commands.executeCommand('xenPools.addPool'));
+      assert.equal(scripted.unanswered, 0, scripted.asked.join('\n'));
+      assert.deepEqual(
+        scripted.asked.map((q) => q.replace(/(\(\d\/\d\)).*?( <- Back)?$/, '$1$2')),
+        ['input: Add Pool (1/4)', 'input: Add Pool (2/4)', 'pick: Add Pool (3/4)', 'input: Add Pool (4/4) <- Back', 'pick: Add Pool (3/4)', 'input: Add Pool (4/4)'],
+      );
+      assert.match(scripted.asked[3] ?? '', /Private key file/);
+      assert.match(scripted.asked[5] ?? '', /Password of root@/);
+      assert.deepEqual(api.registry.login(uuid), before, 'the pool keeps the login that works');
+      assert.match(logText(), /Cannot discover the pool from [\d.]+: .*pool-lab keeps its current login\./s);
+      await refresh(pool);
+      assert.deepEqual(hostNodes(pool).map((n) => n.contextValue), ['host:master:online', 'host:slave:online', 'host:slave:online', 'host:slave:online']);
+    });
+
+    it('re-adding a pool asks whether to replace its login; declining keeps it, replacing takes the new one that worked (finding 4)', async () => {
+      const uuid = poolUuid(pool);
+      const keyLogin = api.registry.login(uuid);
+      const withPassword = { address: lab().hosts[2]?.address, user: lab().user, auth: 'password', password: lab().password };
+      const declined = new ScriptedUi(no);
+      await withUi(declined, () => vscode.commands.executeCommand('xenPools.addPoolWithLogin', withPassword));
+      assert.match(declined.asked[0] ?? '', /pool-lab is already added\. Replace its login\?/);
+      assert.deepEqual(api.registry.login(uuid), keyLogin);
+      await withUi(new ScriptedUi(yes), () => vscode.commands.executeCommand('xenPools.addPoolWithLogin', withPassword));
+      assert.equal(api.registry.login(uuid)?.auth, 'password');
+      await refresh(pool);
+      assert.deepEqual(hostNodes(pool).map((n) => n.contextValue), ['host:master:online', 'host:slave:online', 'host:slave:online', 'host:slave:online']);
+      // Back to the key login the later tests use.
+      await withUi(new ScriptedUi(yes), () => vscode.commands.executeCommand('xenPools.addPoolWithLogin', { address: lab().hosts[1]?.address, user: lab().user, auth: 'key', keyFile: lab().keyFile }));
+      assert.deepEqual(api.registry.login(uuid), keyLogin);
     });
 
     it('refuses Guided Recovery of a healthy pool and changes nothing', async () => {

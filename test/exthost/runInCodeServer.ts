@@ -69,6 +69,7 @@ function handle(lab: Lab, model: 'code' | 'docs'): LabHandle {
     model,
     controlPort: lab.controlPort,
     user: lab.user,
+    password: lab.password,
     keyFile: lab.keyFile,
     hosts: lab.hosts.map((h) => ({ index: h.info.index, name: h.info.name, address: h.info.address, uuid: h.info.uuid })),
   };

@@ -62,6 +62,11 @@ export class HostRunner {
     };
   }
 
+  /** Closes the connections this runner's login opened; its next command connects and authenticates anew. */
+  release(): void {
+    this.transport.closeLogin(this.access);
+  }
+
   /** A shell command that is not an `xe` call (the probe script, reading pool.conf). */
   shell(address: string, command: string, options?: RunOptions): Promise<ExecResult> {
     return this.transport.run(sshTarget(address, this.access), command, options);

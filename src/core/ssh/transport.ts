@@ -45,8 +45,23 @@ export interface TransportStats {
   readonly opened: number;
 }
 
-function connectionKey(target: ResolvedSshTarget): string {
-  return `${target.user}@${target.hostName}:${target.port}`;
+/**
+ * Which login a request brings: the identity of its secrets (else of its auth methods). Connections are
+ * shared only by requests of the same login, so a connection that one login opened never answers for
+ * another: a wrong password would otherwise "work" through a connection a right one authenticated.
+ */
+const loginIds = new WeakMap<object, number>();
+let lastLoginId = 0;
+function loginOf(request: Pick<HostRequest, 'secrets' | 'auth'>): string {
+  const owner: object | undefined = request.secrets ?? request.auth;
+  if (!owner) return 'default';
+  let id = loginIds.get(owner);
+  if (id === undefined) loginIds.set(owner, (id = ++lastLoginId));
+  return `login${id}`;
+}
+
+function connectionKey(target: ResolvedSshTarget, request: HostRequest): string {
+  return `${target.user}@${target.hostName}:${target.port}#${loginOf(request)}`;
 }
 
 /**
@@ -78,6 +93,19 @@ export class SshTransport {
     return { open: this.live.size, peakOpen: this.peakSlots, opened: this.openedCount };
   }
 
+  /**
+   * Closes the connections opened for one login (the secrets its requests brought), e.g. once a pool's
+   * discovery is over or its login was replaced; in-flight commands on them fail with SshConnectionLostError.
+   */
+  closeLogin(login: Pick<HostRequest, 'secrets' | 'auth'>): void {
+    const suffix = `#${loginOf(login)}`;
+    for (const [key, pending] of [...this.connections]) {
+      if (!key.endsWith(suffix)) continue;
+      this.connections.delete(key);
+      pending.then((c) => c.close(), () => undefined);
+    }
+  }
+
   /** Closes every connection; in-flight commands fail with SshConnectionLostError. */
   dispose(): void {
     for (const connection of this.live) connection.close();
@@ -85,7 +113,7 @@ export class SshTransport {
   }
 
   private connection(target: ResolvedSshTarget, login: HostRequest, signal?: AbortSignal): Promise<SshConnection> {
-    const key = connectionKey(target);
+    const key = connectionKey(target, login);
     const existing = this.connections.get(key);
     if (existing) {
       // A settled, closed connection is replaced; a pending one is shared.

@@ -10,6 +10,8 @@ export interface LabHandle {
   readonly model: 'code' | 'docs';
   readonly controlPort: number;
   readonly user: string;
+  /** root's password on every host (for tests of password logins). */
+  readonly password: string;
   readonly keyFile: string;
   readonly hosts: readonly { readonly index: number; readonly name: string; readonly address: string; readonly uuid: string }[];
 }

@@ -3,12 +3,14 @@
  * the next scripted answer of its kind. A question without an answer fails the test (returning
  * undefined = the user dismissed it, which is itself a scripted answer: `dismiss`).
  */
-import type { PickItem, UserInterface } from '../../../src/ui';
+import { BACK, type Back, type InputOptions, type PickItem, type UserInterface, type WizardStep } from '../../../src/ui';
 
 export type Answer =
   | { readonly kind: 'pick'; readonly choose: (items: readonly PickItem<unknown>[]) => PickItem<unknown> | undefined }
   | { readonly kind: 'input'; readonly value: string | undefined }
-  | { readonly kind: 'confirm'; readonly value: boolean };
+  | { readonly kind: 'confirm'; readonly value: boolean }
+  /** The Back button of a wizard step (a pick or an input). */
+  | { readonly kind: 'back' };
 
 export class ScriptedUi implements UserInterface {
   readonly asked: string[] = [];
@@ -41,6 +43,27 @@ export class ScriptedUi implements UserInterface {
     return value;
   }
 
+  async stepPick<T>(items: readonly PickItem<T>[], options: { title: string } & WizardStep): Promise<T | Back | undefined> {
+    const question = `${options.title} (${options.step}/${options.totalSteps}) [${items.map((i) => i.label).join(' | ')}]`;
+    if (this.backNext('pick', question, options)) return BACK;
+    return this.pick(items, { title: `${options.title} (${options.step}/${options.totalSteps})` });
+  }
+
+  async stepInput(options: InputOptions & WizardStep): Promise<string | Back | undefined> {
+    const title = `${options.title} (${options.step}/${options.totalSteps})`;
+    if (this.backNext('input', `${title}: ${options.prompt}`, options)) return BACK;
+    return this.input({ ...options, title });
+  }
+
+  /** Takes a scripted Back for this step, if that is the next answer; a step 1 has no Back button. */
+  private backNext(kind: 'pick' | 'input', question: string, step: WizardStep): boolean {
+    if (this.answers[0]?.kind !== 'back') return false;
+    if (step.step === 1) throw new Error(`scripted Back on step 1 of "${question}", which has no Back button`);
+    this.answers.shift();
+    this.asked.push(`${kind}: ${question} <- Back`);
+    return true;
+  }
+
   async confirm(message: string, detail: string): Promise<boolean> {
     return this.next('confirm', `${message}\n${detail}`).value;
   }
@@ -51,3 +74,4 @@ export const pickWhere = (predicate: (item: PickItem<unknown>) => boolean): Answ
 export const yes: Answer = { kind: 'confirm', value: true };
 export const no: Answer = { kind: 'confirm', value: false };
 export const type = (value: string): Answer => ({ kind: 'input', value });
+export const back: Answer = { kind: 'back' };

@@ -12,6 +12,7 @@ import { SshConnectError } from '../../../src/core/ssh/errors';
 import { SshConfigResolver } from '../../../src/core/ssh/sshConfig';
 import { SshTransport } from '../../../src/core/ssh/transport';
 import { HostKeyMismatchError, HostKeyVerifier, KnownHostsFiles, PinnedHostKeys } from '../../../src/core/ssh/hostKeys';
+import { HostRunner } from '../../../src/core/pool/hostAccess';
 import { Lab } from '../lab';
 import { address, engineFor, waitUntilSettled, type Engine } from './harness';
 
@@ -88,6 +89,29 @@ describe('engine: SSH transport against lab hosts', function () {
         assert.doesNotMatch(error.message, /not-the-password-123/);
         return true;
       });
+    });
+
+    it('never lets a wrong password ride on a connection a working login opened to the same host (issue 10, finding 4)', async () => {
+      engine = engineFor(lab);
+      const keyed = new HostRunner(engine.transport, { user: lab.user, auth: [{ kind: 'key', file: lab.keyFile }], secrets: noSecrets });
+      assert.equal((await keyed.shell(address(lab, 3), 'echo ok')).stdout, 'ok\n');
+      const wrong = new HostRunner(engine.transport, { user: lab.user, auth: [{ kind: 'password' }], secrets: { ...noSecrets, password: async () => 'wrong-password-1' } });
+      await assert.rejects(wrong.shell(address(lab, 3), 'echo ok'), (error: unknown) => error instanceof SshConnectError && error.failure === 'auth');
+    });
+
+    it('release() closes only the connections of its own login', async () => {
+      engine = engineFor(lab);
+      const keyed = new HostRunner(engine.transport, { user: lab.user, auth: [{ kind: 'key', file: lab.keyFile }], secrets: noSecrets });
+      const wrong = new HostRunner(engine.transport, { user: lab.user, auth: [{ kind: 'password' }], secrets: { ...noSecrets, password: async () => 'wrong-password-1' } });
+      assert.equal((await keyed.shell(address(lab, 3), 'echo ok')).stdout, 'ok\n');
+      await assert.rejects(wrong.shell(address(lab, 3), 'echo ok'));
+      const opened = engine.transport.stats().opened;
+      wrong.release();
+      assert.equal((await keyed.shell(address(lab, 3), 'echo ok')).stdout, 'ok\n');
+      assert.equal(engine.transport.stats().opened, opened);
+      keyed.release();
+      assert.equal((await keyed.shell(address(lab, 3), 'echo ok')).stdout, 'ok\n');
+      assert.equal(engine.transport.stats().opened, opened + 1, 'release() closed the connection, so the next command connected anew');
     });
 
     it('rejects the lab password once the host changed it (fault: password)', async () => {
