@@ -105,6 +105,8 @@ const tiers = {
     const { env } = ensureVSCode();
     must(['npm', 'run', '--silent', 'package'], 'npm run package');
     compileTests();
+    // Every screenshot in test-results/e2e/ is from this run.
+    rmSync(path.join(root, 'test-results', 'e2e'), { recursive: true, force: true });
     return mocha('.mocharc.e2e.json', { ...env, XENPOOLS_VSIX: path.join(root, 'dist', 'xenserver-pools.vsix') });
   },
 };

@@ -1,7 +1,7 @@
 // What a person sees: the packaged extension in code-server's browser workbench, driven through
 // headless chromium. Screenshots land in test-results/e2e/ for a human (or a reviewer) to look at.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { openWorkbench, repoRoot, startCodeServer, type CodeServer, type Page, type Workbench } from '../support/codeServer';
 import { runCommand, screenshotIfFailed } from './workbenchActions';
@@ -22,7 +22,6 @@ describe('the XenServer Pools view in the browser workbench', function () {
 
   before(async function () {
     this.timeout(180_000);
-    rmSync(screenshots, { recursive: true, force: true }); // every picture there is from this run
     mkdirSync(screenshots, { recursive: true });
     server = await startCodeServer({ extensions: [process.env.XENPOOLS_VSIX ?? path.join(repoRoot, 'dist', 'xenserver-pools.vsix')] });
     workbench = await openWorkbench(server);

@@ -252,6 +252,7 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 
 export interface Locator {
   click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle' }): Promise<void>;
+  hover(options?: { timeout?: number }): Promise<void>;
   waitFor(options?: { state?: 'attached' | 'detached' | 'visible' | 'hidden'; timeout?: number }): Promise<void>;
   innerText(options?: { timeout?: number }): Promise<string>;
   getAttribute(name: string, options?: { timeout?: number }): Promise<string | null>;
@@ -305,8 +306,11 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-/** Opens the server's workbench in headless chromium; resolves once `.monaco-workbench` is there. */
-export async function openWorkbench(server: CodeServer, viewport = { width: 1280, height: 800 }): Promise<Workbench> {
+/**
+ * Opens the server's workbench in headless chromium; resolves once `.monaco-workbench` is there. `server.dir`
+ * holds chromium's own config and cache (a code-server this process did not start needs a folder of its own).
+ */
+export async function openWorkbench(server: Pick<CodeServer, 'url' | 'dir'>, viewport = { width: 1280, height: 800 }): Promise<Workbench> {
   installExitHandlers();
   const { playwrightCore, chromium } = tools();
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -36,8 +36,9 @@ async function main(): Promise<void> {
     say('stopped');
     process.exit(code);
   };
-  process.once('SIGINT', () => void stop(130));
-  process.once('SIGTERM', () => void stop(143));
+  // `on`, not `once`: codeServer.ts's own handler ends the process at once unless another handler stays.
+  process.on('SIGINT', () => void stop(130));
+  process.on('SIGTERM', () => void stop(143));
   try {
     say('starting a lab pool of 4 hosts (real sshd on 127.77.250.1-4, simulated xapi, real durations)');
     lab = await Lab.start({ name: 'demo', baseAddress: '127.77.250', hosts: 4, model: 'code', timeScale: 1, vmsPerHost: 3 });
