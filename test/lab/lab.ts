@@ -25,15 +25,26 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Durations, EmergencyModel, LabStateSnapshot, SimHost, Simulator } from './sim';
 import { prepareMachineForLab, sshdRefused } from './machine';
+import { pidsInMountNs, procStat } from './processes';
+import {
+  atomicWrite,
+  claimOctet,
+  ensureMountpoints,
+  nftTableName,
+  readRegistry,
+  registerLab,
+  releaseOctet,
+  removeMountpointsIfUnused,
+  removeRegistryIfEmpty,
+  unregisterLab,
+  withRegistryLock,
+} from './registry';
+import { XeServer } from './xeClient';
+import { DOM0_LOGIN_SHELL, hostViewBinds, shadowWithRoot, writeHostView } from './hostView';
+import { applyNftRules, nftRules } from './nft';
 import { XapiVersion } from './texts';
 import { SetupError } from '../support/setupError';
 
-/**
- * root's login shell on every lab host: bash, as in XenServer's and XCP-ng's dom0, so commands run by the same shell
- * (and cost the same start-up) as on a real host. The host's home is empty, so bash reads no ~/.bashrc; Debian's
- * /etc/bash.bashrc returns at once for a non-interactive shell.
- */
-const DOM0_LOGIN_SHELL = '/bin/bash';
 
 export interface LabOptions {
   /** Lab name: used for the directory, the nft table and the UUID seed. Default 'lab<third octet>'. */
@@ -78,14 +89,7 @@ export type FaultKind = 'poweroff' | 'poweron' | 'blackhole' | 'xapi-down' | 'sl
 export const FAULT_KINDS: FaultKind[] = ['poweroff', 'poweron', 'blackhole', 'xapi-down', 'slow', 'slow-xapi', 'garbage', 'truncate', 'hostkey', 'password', 'partition'];
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
-const REGISTRY = '/run/xenlab';
-const MOUNTPOINTS: { path: string; kind: 'dir' | 'file' }[] = [
-  { path: '/etc/xensource', kind: 'dir' },
-  { path: '/etc/xensource-inventory', kind: 'file' },
-  { path: '/opt/xensource/bin', kind: 'dir' },
-];
 const GID_BASE = 470000;
-const PATH_ENV = '/opt/xensource/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 interface HostRuntime {
   info: LabHostInfo;
@@ -95,12 +99,6 @@ interface HostRuntime {
   xapiServer: net.Server | null;
   writtenRole: string | null;
   starting: Promise<void> | null;
-}
-
-interface Conn {
-  socket: net.Socket;
-  pid: number;
-  ac: AbortController;
 }
 
 export class Lab {
@@ -120,10 +118,8 @@ export class Lab {
   /** Wall-clock ms that start() took. */
   startMs = 0;
   private claimedOctet: number | null = null;
-  private xeServer: net.Server | null = null;
+  private readonly xeServer: XeServer;
   private controlServer: net.Server | null = null;
-  private conns = new Set<Conn>();
-  private orphanTimer: NodeJS.Timeout | null = null;
   private nftApplied = '';
   private nftError: Error | null = null;
   private stopping = false;
@@ -159,6 +155,7 @@ export class Lab {
       durations: opts.durations ?? {},
       vmsPerHost: opts.vmsPerHost ?? 2,
     });
+    this.xeServer = new XeServer(this.sim);
     const octet = Number(base.split('.')[2]);
     this.sim.hosts.forEach((h) => {
       this.hosts.push({
@@ -238,8 +235,6 @@ export class Lab {
     this.sim.on('change', () => this.reconcile());
     this.sim.start();
     this.reconcile();
-    this.orphanTimer = setInterval(() => this.reapOrphans(), 250);
-    this.orphanTimer.unref();
     this.writeLabJson();
     this.persistNow();
   }
@@ -263,64 +258,22 @@ export class Lab {
   }
 
   private writeHostFiles(h: HostRuntime, passwd: string, shadow: string, hash: string, known: string[]): void {
-    const d = h.info.dir;
     const sh = this.sim.host(h.info.index);
-    fs.mkdirSync(path.join(d, 'etc-xensource'), { recursive: true });
-    fs.mkdirSync(path.join(d, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(h.info.dir, 'etc-xensource'), { recursive: true });
+    fs.mkdirSync(path.join(h.info.dir, 'bin'), { recursive: true });
     this.writePoolConf(h, sh.role);
-    // /etc/xensource-inventory: shell-style key='value' lines (values fixed for the lab)
-    const v = this.sim.opts.version;
-    const inv = [
-      `PRIMARY_DISK='/dev/disk/by-id/lab-disk-${h.info.index}'`,
-      `PRODUCT_VERSION='${v === '8.3' ? '8.3.0' : v === '8.2' ? '8.2.1' : '7.6.0'}'`,
-      `PRODUCT_BRAND='XCP-ng'`,
-      `PRODUCT_NAME='xenenterprise'`,
-      `PLATFORM_NAME='XCP'`,
-      `BUILD_NUMBER='release/lab'`,
-      `INSTALLATION_UUID='${h.info.uuid}'`,
-      `CONTROL_DOMAIN_UUID='${sh.db.hosts[h.info.index - 1]?.controlDomainUuid ?? ''}'`,
-      `MANAGEMENT_INTERFACE='xenbr0'`,
-      `MANAGEMENT_ADDRESS_TYPE='IPv4'`,
-      `DOM0_MEM='4096'`,
-      `DOM0_VCPUS='4'`,
-      '',
-    ].join('\n');
-    fs.writeFileSync(path.join(d, 'xensource-inventory'), inv);
-    // the thin clients (bash, no rc files; see README in this folder for the cost)
-    fs.writeFileSync(path.join(d, 'bin', 'xe'), clientScript('xe', h.info.index, this.xePort), { mode: 0o755 });
-    fs.writeFileSync(path.join(d, 'bin', 'xe-toolstack-restart'), clientScript('xe-toolstack-restart', h.info.index, this.xePort), { mode: 0o755 });
-    // per-host passwd/shadow: root gets dom0's shell, an empty home, a per-host primary gid, and the lab password
-    const home = path.join(d, 'home');
-    fs.writeFileSync(path.join(d, 'passwd'), passwd.replace(/^root:[^\n]*$/m, `root:x:0:${h.gid}:root:${home}:${DOM0_LOGIN_SHELL}`));
-    fs.writeFileSync(path.join(d, 'shadow'), shadowWithRoot(shadow, hash), { mode: 0o600 });
-    fs.writeFileSync(path.join(d, 'shadow.good'), shadowWithRoot(shadow, hash), { mode: 0o600 });
-    fs.writeFileSync(
-      path.join(d, 'sshd_config'),
-      [
-        `Port ${this.sshPort}`,
-        `ListenAddress ${h.info.address}`,
-        `HostKey ${path.join(d, 'ssh_host_ed25519_key')}`,
-        'PidFile none',
-        `AuthorizedKeysFile ${path.join(this.dir, 'authorized_keys')}`,
-        'PubkeyAuthentication yes',
-        ...(this.opts.keyboardInteractive
-          ? ['PasswordAuthentication no', 'KbdInteractiveAuthentication yes', 'UsePAM yes']
-          : ['PasswordAuthentication yes', 'KbdInteractiveAuthentication no', 'UsePAM no']),
-        'StrictModes no',
-        'PermitRootLogin yes',
-        'UseDNS no',
-        'PrintMotd no',
-        'PrintLastLog no',
-        'MaxStartups 256',
-        'MaxSessions 256',
-        'MaxAuthTries 10',
-        'LogLevel ERROR',
-        `SetEnv PATH=${PATH_ENV}`,
-        'Subsystem sftp internal-sftp',
-        '',
-      ].join('\n'),
-    );
-    const pub = fs.readFileSync(path.join(d, 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+    writeHostView({
+      host: h.info,
+      gid: h.gid,
+      version: this.sim.opts.version,
+      controlDomainUuid: sh.db.hosts[h.info.index - 1]?.controlDomainUuid ?? '',
+      xePort: this.xePort,
+      authorizedKeys: path.join(this.dir, 'authorized_keys'),
+      keyboardInteractive: this.opts.keyboardInteractive ?? false,
+      passwd,
+      shadow: shadowWithRoot(shadow, hash),
+    });
+    const pub = fs.readFileSync(path.join(h.info.dir, 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
     known.push(`${this.hostKnownName(h)} ${pub[0]} ${pub[1]}\n`);
   }
 
@@ -338,13 +291,7 @@ export class Lab {
     if (h.sshd) return Promise.resolve();
     if (h.starting) return h.starting;
     const d = h.info.dir;
-    const binds = [
-      [path.join(d, 'etc-xensource'), '/etc/xensource'],
-      [path.join(d, 'xensource-inventory'), '/etc/xensource-inventory'],
-      [path.join(d, 'bin'), '/opt/xensource/bin'],
-      [path.join(d, 'passwd'), '/etc/passwd'],
-      [path.join(d, 'shadow'), '/etc/shadow'],
-    ];
+    const binds = hostViewBinds(d);
     // sshd -r: no re-exec of sshd per connection (a real dom0 re-execs for address-space randomisation; the lab only
     // saves the CPU, which counts when 1024 hosts are probed through a few connections that keep reconnecting).
     const script = binds.map(([src, dst]) => `mount --bind '${src}' '${dst}' || exit 97`).join('; ') + `; exec setpriv --pdeathsig KILL /usr/sbin/sshd -D -e -r -f '${path.join(d, 'sshd_config')}'`;
@@ -416,73 +363,10 @@ export class Lab {
   // servers: xe clients, control, per-host xapi port
 
   private async startServers(): Promise<void> {
-    this.xeServer = net.createServer((s) => this.onXeConnection(s));
-    this.xeServer.maxConnections = 4096;
-    await listen(this.xeServer, 0, '127.0.0.1');
-    this.xePort = (this.xeServer.address() as net.AddressInfo).port;
+    this.xePort = await this.xeServer.start();
     this.controlServer = net.createServer((s) => this.onControlConnection(s));
     await listen(this.controlServer, 0, '127.0.0.1');
     this.controlPort = (this.controlServer.address() as net.AddressInfo).port;
-  }
-
-  private onXeConnection(socket: net.Socket): void {
-    socket.setNoDelay(true);
-    let buf = Buffer.alloc(0);
-    let done = false;
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk) => {
-      if (done) return;
-      buf = Buffer.concat([buf, chunk]);
-      const parts: string[] = [];
-      let start = 0;
-      for (let i = 0; i < buf.length; i++) {
-        if (buf[i] === 0) {
-          parts.push(buf.subarray(start, i).toString('utf8'));
-          start = i + 1;
-        }
-      }
-      // frame: program \0 host \0 pid \0 argc \0 arg1 \0 … argN \0
-      if (parts.length < 4) return;
-      const argc = Number(parts[3]);
-      if (parts.length < 4 + argc) return;
-      done = true;
-      const program = parts[0] === 'xe-toolstack-restart' ? 'xe-toolstack-restart' : 'xe';
-      const index = Number(parts[1]);
-      const pid = Number(parts[2]);
-      const argv = parts.slice(4, 4 + argc);
-      const conn: Conn = { socket, pid, ac: new AbortController() };
-      this.conns.add(conn);
-      socket.on('close', () => {
-        this.conns.delete(conn);
-        conn.ac.abort();
-      });
-      this.sim
-        .exec(index, argv, { signal: conn.ac.signal, program })
-        .then((r) => {
-          this.conns.delete(conn);
-          if (!r) return void socket.destroy();
-          socket.end(responseScript(r.stdout, r.stderr, r.code));
-        })
-        .catch(() => socket.destroy());
-    });
-  }
-
-  /** A hanging client whose SSH channel is gone is killed: no orphans. sshd does not signal non-pty sessions: when
-   * the connection drops the session is re-parented to init; when only the channel is closed (the connection stays)
-   * sshd just closes its ends of the session's pipes. Both are detected here. */
-  private reapOrphans(): void {
-    for (const c of this.conns) {
-      if (!isAlive(c.pid) || isOrphaned(c.pid) || channelClosed(c.pid)) {
-        try {
-          process.kill(c.pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        c.ac.abort();
-        c.socket.destroy();
-        this.conns.delete(c);
-      }
-    }
   }
 
   private onControlConnection(socket: net.Socket): void {
@@ -571,54 +455,16 @@ export class Lab {
     this.schedulePersist();
   }
 
-  private nftRules(): string[] {
-    const rules: string[] = [];
-    const net24 = `${this.baseAddress}.0/24`;
-    for (const h of this.hosts) {
-      const s = this.sim.host(h.info.index);
-      if (s.faults.blackhole) {
-        rules.push(`ip daddr ${h.info.address} drop`);
-        rules.push(`meta skgid ${h.gid} ip daddr ${net24} ip daddr != ${h.info.address} drop`);
-      }
-    }
-    for (const key of this.sim.partitions) {
-      const [a, b] = key.split('|').map(Number);
-      const ha = this.hosts[(a ?? 0) - 1];
-      const hb = this.hosts[(b ?? 0) - 1];
-      if (!ha || !hb) continue;
-      rules.push(`meta skgid ${ha.gid} ip daddr ${hb.info.address} drop`);
-      rules.push(`meta skgid ${hb.gid} ip daddr ${ha.info.address} drop`);
-    }
-    return rules;
-  }
-
   private get nftTable(): string {
     return nftTableName(this.name);
   }
 
   private applyNft(): void {
-    const rules = this.nftRules();
+    const rules = nftRules(this.baseAddress, this.hosts.map((h) => ({ index: h.info.index, address: h.info.address, gid: h.gid, blackhole: this.sim.host(h.info.index).faults.blackhole })), this.sim.partitions);
     const text = rules.join('\n');
     if (text === this.nftApplied) return;
-    if (rules.length === 0) {
-      spawnSync('nft', ['delete', 'table', 'inet', this.nftTable], { stdio: 'ignore' });
-    } else {
-      const script = [
-        `table inet ${this.nftTable} {}`,
-        `delete table inet ${this.nftTable}`,
-        `table inet ${this.nftTable} {`,
-        '  chain out {',
-        '    type filter hook output priority 0; policy accept;',
-        ...rules.map((r) => `    ${r}`),
-        '  }',
-        '}',
-        '',
-      ].join('\n');
-      const r = spawnSync('nft', ['-f', '-'], { input: script, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`nft failed: ${r.stderr}`);
-    }
+    applyNftRules(this.nftTable, rules);
     this.nftApplied = text;
-    // established connections must not survive a new drop rule unnoticed: nothing to do, drop rules hit every packet
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -849,24 +695,15 @@ export class Lab {
     if (this.stopped || this.stopping) return;
     this.stopping = true;
     if (this.persistTimer) clearTimeout(this.persistTimer);
-    if (this.orphanTimer) clearInterval(this.orphanTimer);
     this.sim.stop();
-    for (const c of this.conns) {
-      try {
-        process.kill(c.pid, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-      c.socket.destroy();
-    }
-    this.conns.clear();
+    const xeServerClosed = this.xeServer.stop();
     await Promise.all(this.hosts.map((h) => h.starting?.catch(() => undefined)));
     for (const h of this.hosts) {
       this.killHost(h);
       this.setXapiListener(h, false);
     }
     spawnSync('nft', ['delete', 'table', 'inet', this.nftTable], { stdio: 'ignore' });
-    await Promise.all([this.xeServer, this.controlServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())));
+    await Promise.all([xeServerClosed, this.controlServer ? new Promise<void>((r) => this.controlServer?.close(() => r())) : undefined]);
     // wait until every host process is gone
     await this.reaped();
     withRegistryLock(() => {
@@ -914,36 +751,6 @@ export class Lab {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// the thin client and its reply
-
-/**
- * The per-host `xe` (and `xe-toolstack-restart`): bash without rc files, talks to the simulator over loopback TCP
- * (/dev/tcp), sends program, host, its pid and argv NUL-separated; the reply is a tiny shell script (printf of
- * stdout and stderr, then exit N) that it evals: byte-exact for any output without NUL bytes.
- */
-export function clientScript(program: string, host: number, port: number): string {
-  return `#!/bin/bash
-# XenServer pool lab: ${program} for host ${host} (thin client of the lab simulator)
-{ exec 3<>/dev/tcp/127.0.0.1/${port}; } 2>/dev/null || { printf 'Error: Connection refused (calling connect )\\n' >&2; exit 1; }
-printf '%s\\0' ${program} ${host} $$ $# "$@" >&3
-IFS= read -r -d '' r <&3
-[ -n "$r" ] || { printf 'Lost connection to the server.\\n' >&2; exit 1; }
-eval "$r"
-`;
-}
-
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-export function responseScript(stdout: string, stderr: string, code: number): string {
-  let s = '';
-  if (stdout) s += `printf %s ${shellQuote(stdout)}\n`;
-  if (stderr) s += `printf %s ${shellQuote(stderr)} >&2\n`;
-  return s + `exit ${code}\n`;
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
 // helpers
 
 function delay(ms: number): Promise<void> {
@@ -983,322 +790,9 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-function shadowWithRoot(shadow: string, hash: string): string {
-  return shadow.replace(/^root:[^:]*:/m, `root:${hash}:`);
-}
 
 /** Bind-mounted files must be rewritten in place (a rename would leave the mount on the old inode). */
 function writeInPlace(file: string, content: string): void {
   fs.writeFileSync(file, content);
 }
 
-export function atomicWrite(file: string, content: string): void {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  fs.writeFileSync(tmp, content);
-  fs.renameSync(tmp, file);
-}
-
-export function pidsInMountNs(ns: string): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (fs.readlinkSync(`/proc/${e}/ns/mnt`) === ns) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-function isAlive(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function procStat(pid: number): { comm: string; ppid: number; state: string } | null {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = s.lastIndexOf(')');
-    const comm = s.slice(s.indexOf('(') + 1, close);
-    const rest = s.slice(close + 2).split(' ');
-    return { comm, ppid: Number(rest[1]), state: rest[0] ?? '' };
-  } catch {
-    return null;
-  }
-}
-
-/** True when no sshd process is among the ancestors of pid any more (the session's connection is gone). Clients
- * that were not started through sshd (none in the lab) count as orphaned only when re-parented to init. */
-function isOrphaned(pid: number): boolean {
-  let p = pid;
-  for (let depth = 0; depth < 64; depth++) {
-    const st = procStat(p);
-    if (!st) return true;
-    if (st.comm.startsWith('sshd')) return false;
-    if (st.ppid <= 1) return true;
-    p = st.ppid;
-  }
-  return false;
-}
-
-function fdTargets(pid: number): Set<string> {
-  const out = new Set<string>();
-  try {
-    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        out.add(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-      } catch {
-        /* closed meanwhile */
-      }
-    }
-  } catch {
-    /* gone */
-  }
-  return out;
-}
-
-/**
- * True when the SSH channel of the session that runs pid was closed while the connection stays open: the session's
- * shell (the child of the per-connection sshd) still has its stdout/stderr pipes, but sshd no longer holds the other
- * ends. Sessions with a pty (stdout is a terminal) get SIGHUP from sshd instead and are not checked.
- */
-function channelClosed(pid: number): boolean {
-  let child = pid;
-  let p = pid;
-  for (let depth = 0; depth < 64; depth++) {
-    const st = procStat(p);
-    if (!st) return false;
-    if (st.comm.startsWith('sshd')) break;
-    child = p;
-    p = st.ppid;
-    if (p <= 1) return false;
-  }
-  if (child === p) return false;
-  let out: string;
-  let err: string;
-  try {
-    out = fs.readlinkSync(`/proc/${child}/fd/1`);
-    err = fs.readlinkSync(`/proc/${child}/fd/2`);
-  } catch {
-    return false;
-  }
-  if (!out.startsWith('pipe:') || !err.startsWith('pipe:')) return false;
-  const held = fdTargets(p);
-  return !held.has(out) && !held.has(err);
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
-// machine-wide bookkeeping: registry of running labs and the mount points they need
-
-interface RegEntry {
-  name: string;
-  base: string;
-  pid: number;
-}
-
-function readRegistry(): RegEntry[] {
-  const dir = path.join(REGISTRY, 'labs');
-  if (!fs.existsSync(dir)) return [];
-  const out: RegEntry[] = [];
-  for (const f of fs.readdirSync(dir)) {
-    try {
-      const e = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as RegEntry;
-      if (isAlive(e.pid)) out.push(e);
-      else {
-        // a lab whose process died (SIGKILL): its sshds died with it (pdeathsig); remove its nft table
-        spawnSync('nft', ['delete', 'table', 'inet', nftTableName(e.name)], { stdio: 'ignore' });
-        fs.rmSync(path.join(dir, f), { force: true });
-      }
-    } catch {
-      /* ignore */
-    }
-  }
-  return out;
-}
-
-function registerLab(name: string, base: string): void {
-  fs.mkdirSync(path.join(REGISTRY, 'labs'), { recursive: true });
-  atomicWrite(path.join(REGISTRY, 'labs', `${name}.json`), JSON.stringify({ name, base, pid: process.pid }));
-}
-
-function unregisterLab(name: string): void {
-  try {
-    const f = path.join(REGISTRY, 'labs', `${name}.json`);
-    const e = JSON.parse(fs.readFileSync(f, 'utf8')) as RegEntry;
-    if (e.pid === process.pid) fs.rmSync(f, { force: true });
-  } catch {
-    /* ignore */
-  }
-}
-
-/** Creates the bind-mount targets that do not exist on this machine and remembers which ones the lab created. */
-function ensureMountpoints(): void {
-  fs.mkdirSync(REGISTRY, { recursive: true });
-  const createdFile = path.join(REGISTRY, 'created-mountpoints.json');
-  let created: string[] = [];
-  try {
-    created = JSON.parse(fs.readFileSync(createdFile, 'utf8')) as string[];
-  } catch {
-    /* none */
-  }
-  for (const mp of MOUNTPOINTS) {
-    if (fs.existsSync(mp.path)) continue;
-    // record the topmost missing ancestor so it can be removed again
-    let top = mp.path;
-    while (!fs.existsSync(path.dirname(top))) top = path.dirname(top);
-    if (mp.kind === 'dir') fs.mkdirSync(mp.path, { recursive: true });
-    else {
-      fs.mkdirSync(path.dirname(mp.path), { recursive: true });
-      fs.writeFileSync(mp.path, '');
-    }
-    if (!created.includes(top)) created.push(top);
-  }
-  atomicWrite(createdFile, JSON.stringify(created));
-}
-
-function removeMountpointsIfUnused(): void {
-  if (readRegistry().length > 0) return;
-  const createdFile = path.join(REGISTRY, 'created-mountpoints.json');
-  let created: string[] = [];
-  try {
-    created = JSON.parse(fs.readFileSync(createdFile, 'utf8')) as string[];
-  } catch {
-    /* the lab created none */
-  }
-  const left: string[] = [];
-  for (const p of created) {
-    try {
-      const st = fs.statSync(p);
-      // only remove what is still empty (apart from empty directories the lab created itself)
-      if (st.isDirectory()) removeEmptyTree(p);
-      else if (st.size === 0) fs.rmSync(p);
-    } catch {
-      /* already gone */
-    }
-    if (fs.existsSync(p)) left.push(p);
-  }
-  if (left.length) {
-    atomicWrite(createdFile, JSON.stringify([...new Set(left)]));
-    return;
-  }
-  fs.rmSync(createdFile, { force: true });
-}
-
-/** The registry directory goes too once no lab runs (called outside the lock, which lives inside it). */
-function removeRegistryIfEmpty(): void {
-  for (const sub of ['labs', 'claims', '']) {
-    try {
-      fs.rmdirSync(path.join(REGISTRY, sub));
-    } catch {
-      /* absent, not empty, or another lab started meanwhile */
-    }
-  }
-}
-
-/**
- * Machine-wide lock (mkdir is atomic) around the registry and the shared mount points, so that a lab stopping in one
- * process never removes a mount point that a lab starting in another process is about to bind over.
- */
-function withRegistryLock<T>(fn: () => T): T {
-  fs.mkdirSync(REGISTRY, { recursive: true });
-  const lock = path.join(REGISTRY, 'lock');
-  const deadline = Date.now() + 15000;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      break;
-    } catch {
-      let stale = false;
-      try {
-        const owner = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
-        stale = owner > 0 && !isAlive(owner);
-      } catch {
-        // no pid yet: stale only if the lock is old (its owner died between mkdir and write)
-        try {
-          stale = Date.now() - fs.statSync(lock).mtimeMs > 5000;
-        } catch {
-          /* lock just released */
-        }
-      }
-      if (stale) fs.rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`could not take the lab registry lock ${lock}`);
-      else Atomics.wait(pause, 0, 0, 5);
-    }
-  }
-  try {
-    return fn();
-  } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-/** Claims a free third octet for an 'auto' lab: mkdir is atomic across processes; claims of dead processes expire. */
-function claimOctet(): number {
-  const dir = path.join(REGISTRY, 'claims');
-  fs.mkdirSync(dir, { recursive: true });
-  const inUse = new Set(readRegistry().map((r) => r.base));
-  for (let octet = 128; octet <= 254; octet++) {
-    if (inUse.has(`127.77.${octet}`)) continue;
-    const claim = path.join(dir, String(octet));
-    try {
-      fs.mkdirSync(claim);
-    } catch {
-      let owner = 0;
-      try {
-        owner = Number(fs.readFileSync(path.join(claim, 'pid'), 'utf8'));
-      } catch {
-        /* being written, or written by nobody */
-      }
-      if (owner && !isAlive(owner)) fs.rmSync(claim, { recursive: true, force: true });
-      continue;
-    }
-    fs.writeFileSync(path.join(claim, 'pid'), String(process.pid));
-    return octet;
-  }
-  throw new Error('no free 127.77.X base address for an auto lab');
-}
-
-function releaseOctet(octet: number): void {
-  fs.rmSync(path.join(REGISTRY, 'claims', String(octet)), { recursive: true, force: true });
-}
-
-export function nftTableName(labName: string): string {
-  return `xenlab_${labName.replace(/-/g, '_')}`;
-}
-
-/**
- * Cleans up after labs whose process was killed hard: their nft tables, registry entries and (when no lab runs) the
- * mount points. sshd and sessions of such labs are already gone (pdeathsig; clients lose their simulator socket).
- */
-export function cleanupStale(): string[] {
-  const running = readRegistry(); // prunes dead entries and their tables
-  const keep = new Set(running.map((r) => nftTableName(r.name)));
-  const removed: string[] = [];
-  const list = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout ?? '';
-  for (const m of list.matchAll(/^table inet (xenlab_\w+)$/gm)) {
-    const t = m[1] ?? '';
-    if (t && !keep.has(t)) {
-      spawnSync('nft', ['delete', 'table', 'inet', t], { stdio: 'ignore' });
-      removed.push(`nft table ${t}`);
-    }
-  }
-  withRegistryLock(() => removeMountpointsIfUnused());
-  removeRegistryIfEmpty();
-  return removed;
-}
-
-function removeEmptyTree(dir: string): void {
-  for (const e of fs.readdirSync(dir)) {
-    const p = path.join(dir, e);
-    if (fs.statSync(p).isDirectory()) removeEmptyTree(p);
-  }
-  if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
-}

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Lab, cleanupStale, nftTableName } from './lab';
+import { Lab } from './lab';
+import { cleanupStale, nftTableName } from './registry';
 import { ssh, ssh2Connect, ssh2Exec, waitFor } from './sshutil';
 
 /** Every sshd on this machine started from a config inside dir. */
