@@ -1,7 +1,7 @@
 // What the project's scripts share: where the repository is, running a step that must succeed, and
 // how a script that cannot go on tells a new user what to do.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,8 +25,20 @@ export function must(argv, what) {
   if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status})`);
 }
 
-/** Like must(), but the step's output goes to `logFile` (printed only if the step fails, as its last lines). */
-export function mustQuietly(argv, what, logFile) {
+/** The packaged extension that the exthost and e2e tiers, the demo and the benchmarks install. */
+export const VSIX = path.join(root, 'dist', 'xenserver-pools.vsix');
+
+/**
+ * Builds and packages the extension; vsce's listing of what the .vsix holds goes to `.logs/package.log`, and
+ * the one line printed says where the .vsix is.
+ */
+export function packageExtension(say = (line) => console.log(line)) {
+  mustQuietly(['npm', 'run', '--silent', 'package'], 'packaging the extension (npm run package)', failureLogFile('package'));
+  say(`packaged ${path.relative(process.cwd(), VSIX) || VSIX} (${Math.round(statSync(VSIX).size / 1024)} KB)`);
+}
+
+/** Like must(), but the step's output goes to `logFile` (and, if the step fails, its last line into the error). */
+function mustQuietly(argv, what, logFile) {
   const result = spawnSync(argv[0], argv.slice(1), { cwd: root, encoding: 'utf8' });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   mkdirSync(path.dirname(logFile), { recursive: true });

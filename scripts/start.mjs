@@ -6,9 +6,8 @@
 // A step that fails ends it with one line: what is missing, the command that fixes it, and the
 // log file that holds the details (scripts/common.mjs).
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
 import * as path from 'node:path';
-import { compileTests, failureLogFile, mustQuietly, reportedFailure, reportFile, root, runMain, SetupError } from './common.mjs';
+import { compileTests, packageExtension, reportedFailure, reportFile, root, runMain, SetupError, VSIX } from './common.mjs';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
 
@@ -22,14 +21,12 @@ await runMain('start', async () => {
   ensureSystemPackages(['lab']);
   const { ensureVSCode } = await import('./ensure-vscode.mjs');
   const toolEnv = ensureVSCode();
-  const vsix = path.join(root, 'dist', 'xenserver-pools.vsix');
-  mustQuietly(['npm', 'run', '--silent', 'package'], 'packaging the extension (npm run package)', failureLogFile('package'));
-  say(`packaged ${path.relative(process.cwd(), vsix) || vsix} (${Math.round(statSync(vsix).size / 1024)} KB)`);
+  packageExtension(say);
   compileTests();
   // The demo reports a failure of its own (a lab that cannot start, code-server that does not answer) in this
   // file and exits 1; this script turns it into the one-line report.
   const demoFailure = reportFile('demo');
-  const demo = spawn(process.execPath, [path.join(root, 'out', 'test', 'support', 'demo.js'), vsix], {
+  const demo = spawn(process.execPath, [path.join(root, 'out', 'test', 'support', 'demo.js'), VSIX], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, ...toolEnv.env, XENPOOLS_FAILURE_REPORT: demoFailure },

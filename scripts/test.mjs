@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { compileTests as compile, must, reportedFailure, reportFailure, reportFile, root } from './common.mjs';
+import { compileTests as compile, packageExtension, reportedFailure, reportFailure, reportFile, root, VSIX } from './common.mjs';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
 import { ensureVSCode } from './ensure-vscode.mjs';
@@ -83,9 +83,9 @@ const tiers = {
     return mocha('.mocharc.json');
   },
   package: () => {
-    must(['npm', 'run', '--silent', 'package'], 'npm run package');
+    packageExtension();
     compileTests();
-    return mocha('.mocharc.package.json', { XENPOOLS_VSIX: path.join(root, 'dist', 'xenserver-pools.vsix') });
+    return mocha('.mocharc.package.json', { XENPOOLS_VSIX: VSIX });
   },
   lab: () => {
     if (!hasTests('test/lab')) return { passed: 0, failed: 0, skipped: 0 };
@@ -96,18 +96,18 @@ const tiers = {
   exthost: () => {
     ensureLabs();
     const { env } = ensureVSCode();
-    must(['npm', 'run', '--silent', 'package'], 'npm run package');
+    packageExtension();
     compileTests();
-    return mocha('.mocharc.exthost.json', { ...env, XENPOOLS_VSIX: path.join(root, 'dist', 'xenserver-pools.vsix') });
+    return mocha('.mocharc.exthost.json', { ...env, XENPOOLS_VSIX: VSIX });
   },
   e2e: () => {
     ensureLabs();
     const { env } = ensureVSCode();
-    must(['npm', 'run', '--silent', 'package'], 'npm run package');
+    packageExtension();
     compileTests();
     // Every screenshot in test-results/e2e/ is from this run.
     rmSync(path.join(root, 'test-results', 'e2e'), { recursive: true, force: true });
-    return mocha('.mocharc.e2e.json', { ...env, XENPOOLS_VSIX: path.join(root, 'dist', 'xenserver-pools.vsix') });
+    return mocha('.mocharc.e2e.json', { ...env, XENPOOLS_VSIX: VSIX });
   },
 };
 

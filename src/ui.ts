@@ -64,6 +64,8 @@ export const vscodeUserInterface: UserInterface = {
   stepPick<T>(items: readonly PickItem<T>[], options: { title: string; placeHolder?: string } & WizardStep) {
     const quickPick = vscode.window.createQuickPick<(typeof items)[number]>();
     Object.assign(quickPick, wizardFields(options), { items, placeholder: options.placeHolder });
+    // A single-choice pick shows `picked` only as the active item (the earlier answer, after Back).
+    quickPick.activeItems = items.filter((item) => item.picked);
     return runWizardStep<T | undefined>(quickPick, (resolve) => quickPick.onDidAccept(() => resolve(quickPick.selectedItems[0]?.value)));
   },
   stepInput(options: InputOptions & WizardStep) {

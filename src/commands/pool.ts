@@ -131,7 +131,10 @@ export async function addPool(context: CommandContext, args?: AddPoolArguments):
       return;
     }
   }
-  const monitor = await context.registry.add(inventory, login, request.password);
+  // Replacing a login closes the pool's connections: never under a running recovery step, whose outcome would be lost.
+  const monitor = existing
+    ? await context.registry.locks.withLock(inventory, 'Replace Login', () => context.registry.add(inventory, login, request.password))
+    : await context.registry.add(inventory, login, request.password);
   context.log.info(`[pool] ${existing ? 'replaced the login of' : 'added'} ${inventory.poolName} (${inventory.poolUuid}): ${inventory.members.map((m) => `${m.name} ${m.address}`).join(', ')}`);
   void vscode.window.showInformationMessage(existing ? `${inventory.poolName} now logs in as ${login.user} (${describeAuth(login)}).` : `Added pool ${inventory.poolName} with ${inventory.members.length} hosts.`);
   await monitor.refresh();
