@@ -112,6 +112,18 @@ describe('npm start, as a new user runs it', function () {
     assert.match(await quickInput.innerText(), /1\/4/);
     assert.match(await quickInput.innerText(), /Address of any host of the pool/);
     await page.screenshot({ path: path.join(screenshots, '21-npm-start-add-pool-step-1.png') });
+    // Step 2 counts on and has a Back button that returns to step 1 with the address kept.
+    await page.keyboard.type('127.77.250.3');
+    await page.keyboard.press('Enter');
+    await quickInput.getByText('SSH user on the hosts').waitFor({ state: 'visible' });
+    assert.match(await quickInput.innerText(), /2\/4/);
+    const backButton = quickInput.locator('.codicon-quick-input-back');
+    await backButton.waitFor({ state: 'visible' });
+    await page.waitForTimeout(300); // the quick input fades in again between steps; picture it settled
+    await page.screenshot({ path: path.join(screenshots, '22-npm-start-add-pool-step-2.png') });
+    await backButton.click();
+    await quickInput.getByText('Address of any host of the pool').waitFor({ state: 'visible' });
+    assert.equal(await quickInput.locator('input').first().inputValue(), '127.77.250.3');
     await page.keyboard.press('Escape');
   });
 
