@@ -87,10 +87,32 @@ function masterStillAlive(statuses: readonly HostStatus[], oldMaster: PoolMember
   if (masterStatus?.health.kind === 'probed' && masterStatus.health.facts.role?.role === 'master' && masterStatus.health.facts.xapi === 'running') {
     reasons.push(`the master ${masterStatus.member.name} still answers us over SSH and its xapi runs`);
   }
+  // Only a slave that still points at the old master says something about it: one that follows another
+  // (a new) master and reaches that one is no sign that the old master lives.
   for (const s of survivors(statuses)) {
-    if (s.facts.masterPortOpen) reasons.push(`${s.member.name} can still reach its master on port 443`);
+    if (s.facts.role?.role === 'slave' && s.facts.role.masterAddress === oldMaster?.address && s.facts.masterPortOpen) {
+      reasons.push(`${s.member.name} can still reach its master ${oldMaster.name} on port 443`);
+    }
   }
   return reasons;
+}
+
+/**
+ * The invariant: never make a second master while another member runs as one. A survivor that answers
+ * as master with xapi running (e.g. promoted by an earlier recovery) blocks every plan, forced or not;
+ * the way on is Recover Slaves on that master, so the hosts still pointing at the dead one follow it.
+ */
+function runningMasterRefusals(alive: readonly Survivor[], candidate: Survivor | undefined, oldMaster: PoolMember | undefined): PlanRefusal[] {
+  const stragglersOf = oldMaster ? `, so the hosts that still point at ${oldMaster.name} follow it` : '';
+  return alive
+    .filter((s) => s.facts.role?.role === 'master')
+    .map((master) => ({
+      reason:
+        master === candidate
+          ? `${master.member.name} already runs as master: run Recover Slaves on ${master.member.name} instead${stragglersOf}`
+          : `${master.member.name} already runs as master (its xapi runs): promoting ${candidate?.member.name ?? 'another host'} would make a second master. Run Recover Slaves on ${master.member.name} instead${stragglersOf}`,
+      forceable: false,
+    }));
 }
 
 /**
@@ -117,7 +139,7 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
   const chosen = options.candidateUuid ? alive.find((s) => s.member.uuid === options.candidateUuid) : ranked[0];
   if (options.candidateUuid && !chosen) refusals.push({ reason: 'the chosen host is not a reachable survivor with xapi running', forceable: false });
   if (!chosen && !options.candidateUuid) refusals.push({ reason: 'no surviving member answers over SSH with xapi running', forceable: false });
-  if (chosen?.facts.role?.role === 'master') refusals.push({ reason: `${chosen.member.name} already considers itself master`, forceable: false });
+  refusals.push(...runningMasterRefusals(alive, chosen, oldMaster));
 
   const steps: RecoveryStep[] = [];
   if (chosen) {

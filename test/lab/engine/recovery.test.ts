@@ -159,6 +159,32 @@ describe('engine: recovery against the lab', function () {
       assert.deepEqual(roles(lab), before);
     }));
 
+  it('refuses a second master when another survivor already runs as master, whatever the candidate (issue 11, finding 1)', () =>
+    withPool({ name: 'eng-second', baseAddress: '127.77.116', model: 'code' }, async (scene) => {
+      const { lab, inventory } = scene;
+      const uuidOf = (i: number) => inventory.members.find((m) => m.address === address(lab, i))?.uuid ?? '';
+      // The master dies while xcp-host3 is off; the first recovery promotes xcp-host2, xcp-host4 follows it.
+      await lab.fault('poweroff', 3);
+      await lab.fault('poweroff', 1);
+      const first = await recover(scene, { candidateUuid: uuidOf(2) });
+      assert.equal(first.outcome, 'succeeded', JSON.stringify(first.steps.map((s) => [s.step.kind, s.status, s.error])));
+      // xcp-host3 comes back still pointing at the dead master and cannot reach xcp-host2.
+      await lab.fault('partition', 3, '2');
+      await lab.fault('poweron', 3);
+      await waitUntilSettled(lab);
+      const before = roles(lab);
+      assert.deepEqual(before, [`xcp-host1=master`, 'xcp-host2=master', `xcp-host3=slave:${address(lab, 1)}`, `xcp-host4=slave:${address(lab, 2)}`]);
+      for (const options of [{}, { candidateUuid: uuidOf(3) }, { candidateUuid: uuidOf(3), force: true }, { candidateUuid: uuidOf(4), force: true }]) {
+        const report = await recover(scene, options);
+        assert.equal(report.outcome, 'refused', `${JSON.stringify(options)}: ${report.outcome}`);
+        const reasons = report.plan.refusals.map((r) => r.reason).join(' | ');
+        assert.match(reasons, /xcp-host2 already runs as master/, reasons);
+        assert.match(reasons, /Recover Slaves on xcp-host2/, reasons);
+        assert.doesNotMatch(reasons, /can still reach its master/, 'a slave that reaches the new master is no sign that the old one lives');
+        assert.deepEqual(roles(lab), before);
+      }
+    }));
+
   it('cancelled after the transition: stops before recover-slaves and says what is left to do', () =>
     withPool({ name: 'eng-cancel', baseAddress: '127.77.116', model: 'docs' }, async (scene) => {
       const { lab } = scene;
