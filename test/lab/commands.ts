@@ -115,10 +115,11 @@ export const LOCAL_COMMANDS: Record<string, Cmd> = {
   },
   'host-emergency-ha-disable': (sim, h, p) => {
     if (!p.switches.has('force')) return fail(MSG.mustForce);
-    if (h.haArmed) {
-      h.haArmed = false;
-      sim.markChanged();
-    }
+    // xapi_ha.ml emergency_ha_disable: HA_NOT_ENABLED when the local database says ha_armed=false (newer xapi has a
+    // `soft` variant that succeeds; the plain call keeps failing, the harsher choice).
+    if (!h.haArmed) return fail(sim.render(xapiError('HA_NOT_ENABLED')));
+    h.haArmed = false;
+    sim.markChanged();
     return ok('');
   },
   'host-emergency-management-reconfigure': (sim, h, p) => {

@@ -323,6 +323,17 @@ describe('lab simulator: HA (D.5)', () => {
     assert.equal(sim.host(3).role, `slave:${sim.host(2).address}`);
     assert.equal(sim.host(3).emergency, false);
   });
+
+  it('host-emergency-ha-disable --force on a host whose HA is not armed fails with HA_NOT_ENABLED (issue 11, finding 8)', async () => {
+    // xapi_ha.ml emergency_ha_disable: raises HA_NOT_ENABLED when the local database says ha_armed=false.
+    sim = mk({ ha: false });
+    const notEnabled = { stdout: '', stderr: 'The operation could not be performed because HA is not enabled on the Pool\n', code: 1 };
+    assert.deepEqual(await xe(sim, 2, 'host-emergency-ha-disable', '--force'), notEnabled);
+    sim.stop();
+    sim = mk({ ha: true });
+    assert.deepEqual(await xe(sim, 2, 'host-emergency-ha-disable', '--force'), { stdout: '', stderr: '', code: 0 });
+    assert.deepEqual(await xe(sim, 2, 'host-emergency-ha-disable', '--force'), notEnabled, 'a second run finds HA disarmed already');
+  });
 });
 
 describe('lab fixtures for the parser tests', () => {

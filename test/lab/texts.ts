@@ -85,6 +85,7 @@ const ERRORS: Record<string, ErrorDef> = {
     text: same('This server failed in the middle of an automatic failover operation and needs to retry the failover action.'),
   },
   HA_IS_ENABLED: { params: [], text: same('The operation could not be performed because HA is enabled on the Pool') },
+  HA_NOT_ENABLED: { params: [], text: same('The operation could not be performed because HA is not enabled on the Pool') },
   POOL_NOT_IN_EMERGENCY_MODE: { params: [], text: same('This pool is not in emergency mode.') },
   UUID_INVALID: { params: ['type', 'uuid'], text: same('The uuid you supplied was invalid.') },
   INTERNAL_ERROR: {

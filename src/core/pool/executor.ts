@@ -163,7 +163,9 @@ export class RecoveryExecutor {
     const run = this.runner.xe(step.host.address, { timeoutMs: this.timing.commandTimeoutMs, signal: context.signal });
     switch (step.kind) {
       case 'disable-ha':
-        await xeOperations.emergencyHaDisable(run);
+        // HA_NOT_ENABLED: this host's HA is disarmed already (by an earlier run, or by the admin following the
+        // XCP-ng HA guide), which is what this step is for.
+        if ((await xeOperations.emergencyHaDisable(run)) === 'already-disabled') return context.log(`HA was already disabled on ${step.host.name}`);
         return context.log(`HA disabled on ${step.host.name}`);
       case 'restart-toolstack':
         await this.runner.action(step.host.address, 'xe-toolstack-restart', { timeoutMs: this.timing.commandTimeoutMs, signal: context.signal });

@@ -177,6 +177,11 @@ const ERROR_TEXTS = {
     // No final period in any version.
     wordings: [{ text: 'The operation could not be performed because HA is enabled on the Pool', versions: EVERY_VERSION }],
   },
+  HA_NOT_ENABLED: {
+    params: [],
+    // host-emergency-ha-disable on a host whose HA is not armed (xapi_ha.ml emergency_ha_disable).
+    wordings: [{ text: 'The operation could not be performed because HA is not enabled on the Pool', versions: EVERY_VERSION }],
+  },
   HA_HOST_CANNOT_ACCESS_STATEFILE: {
     params: [],
     wordings: [

@@ -70,6 +70,7 @@ export type XeFailure =
         | 'HOST_HAS_NO_MANAGEMENT_IP'
         | 'HOST_BROKEN'
         | 'HA_IS_ENABLED'
+        | 'HA_NOT_ENABLED'
         | 'HA_HOST_CANNOT_ACCESS_STATEFILE'
         | 'HA_HEARTBEAT_DAEMON_STARTUP_FAILED'
         | 'HA_POOL_IS_ENABLED_BUT_HOST_IS_DISABLED'
@@ -176,6 +177,7 @@ const API_ERROR_BUILDERS: ApiErrorBuilders = {
   HOST_UNKNOWN_TO_MASTER: (params) => ({ code: 'HOST_UNKNOWN_TO_MASTER', host: parseObjectParam(params.host) }),
   HOST_BROKEN: () => ({ code: 'HOST_BROKEN' }),
   HA_IS_ENABLED: () => ({ code: 'HA_IS_ENABLED' }),
+  HA_NOT_ENABLED: () => ({ code: 'HA_NOT_ENABLED' }),
   HA_HOST_CANNOT_ACCESS_STATEFILE: () => ({ code: 'HA_HOST_CANNOT_ACCESS_STATEFILE' }),
   HA_HEARTBEAT_DAEMON_STARTUP_FAILED: () => ({ code: 'HA_HEARTBEAT_DAEMON_STARTUP_FAILED' }),
   HA_POOL_IS_ENABLED_BUT_HOST_IS_DISABLED: () => ({ code: 'HA_POOL_IS_ENABLED_BUT_HOST_IS_DISABLED' }),

@@ -75,8 +75,15 @@ export const xeOperations = {
     return parseRecoveredSlaves(await runChecked(run, xe.poolRecoverSlaves()));
   },
 
-  async emergencyHaDisable(run: XeRunner): Promise<void> {
-    await runChecked(run, xe.hostEmergencyHaDisable());
+  /** `host-emergency-ha-disable --force`; a host whose HA is not armed answers HA_NOT_ENABLED, which is no failure here. */
+  async emergencyHaDisable(run: XeRunner): Promise<'disabled' | 'already-disabled'> {
+    try {
+      await runChecked(run, xe.hostEmergencyHaDisable());
+      return 'disabled';
+    } catch (error) {
+      if (error instanceof XeCommandError && error.failure.code === 'HA_NOT_ENABLED') return 'already-disabled';
+      throw error;
+    }
   },
 
   async pool(run: XeRunner): Promise<PoolSummary> {

@@ -185,6 +185,22 @@ describe('engine: recovery against the lab', function () {
       }
     }));
 
+  it('HA pool: recovers when the admin already disarmed HA on a survivor by hand (HA_NOT_ENABLED there is no failure; issue 11, finding 8)', () =>
+    // HA's own election is kept out of the way (its timeout far beyond the test) to see the product's steps alone.
+    withPool({ name: 'eng-ha-half', baseAddress: 'auto', model: 'code', ha: true, durations: { haTimeout: 3600 } }, async (scene) => {
+      const { lab } = scene;
+      await lab.fault('poweroff', 1);
+      const byHand = await scene.engine.runner.shell(address(lab, 3), 'xe host-emergency-ha-disable --force');
+      assert.equal(byHand.exitCode, 0, byHand.stderr);
+      const report = await recover(scene, { notInEmergency: 'transition-directly' });
+      assert.deepEqual(report.steps.filter((s) => s.step.kind === 'disable-ha').map((s) => [s.step.host.name, s.status]), [
+        ['xcp-host2', 'done'],
+        ['xcp-host3', 'done'],
+        ['xcp-host4', 'done'],
+      ]);
+      assertRecovered(lab, report, 1);
+    }));
+
   it('cancelled after the transition: stops before recover-slaves and says what is left to do', () =>
     withPool({ name: 'eng-cancel', baseAddress: '127.77.116', model: 'docs' }, async (scene) => {
       const { lab } = scene;
