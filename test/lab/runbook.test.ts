@@ -1,5 +1,5 @@
 /*
- * The admin runbook (/work/shared/000_ea18c7cae5cea406.txt) run by hand with the real OpenSSH client against a pool
+ * The admin runbook (../shared/000_ea18c7cae5cea406.txt) run by hand with the real OpenSSH client against a pool
  * whose master died, in both emergency models; afterwards the full state of every host is asserted.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * The lab's own ("server side") copy of the xapi error texts and fixed messages, per version.
- * Source: /work/shared/xapi-behaviour.md (sections A.0, A.9, C.3). Deliberately independent of src/core/xe/
+ * Source: ../shared/xapi-behaviour.md (sections A.0, A.9, C.3). Deliberately independent of src/core/xe/
  * so the product's parsers can be tested against it.
  */
 

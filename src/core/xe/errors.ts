@@ -5,7 +5,7 @@
  * Source of every text below: xapi-project/xen-api, `ocaml/idl/datamodel_errors.ml` at v1.160.0 (2019),
  * at the commit before CP-37590 (wordings introduced in 2020), v1.249.42 (8.2 LTS) and HEAD (8.3 / XS8);
  * `ocaml/xapi-cli-server/{xapi_cli,cli_util,cli_operations}.ml` and `ocaml/xe-cli/newcli.ml` for the CLI
- * and client texts. See /work/shared/xapi-behaviour.md sections A.0, A.9, C.2, C.3, F.
+ * and client texts. See ../shared/xapi-behaviour.md sections A.0, A.9, C.2, C.3, F.
  */
 import { isUuid } from './validate';
 import { XAPI_ERROR_TEXTS, XE_CLI_TEXTS, type ParamLabel, type XapiErrorCode, type XapiVersions, type XapiWordingVersion } from './errorTexts';

@@ -3,7 +3,7 @@
  * `pool-recover-slaves`, the role-change notices, `param-get`, and `/etc/xensource/pool.conf`.
  * They take stdout exactly as xe printed it (untrimmed): every line xe prints ends with a newline
  * (print_endline), so output without its final newline was cut off and is rejected.
- * Spec: /work/shared/xapi-behaviour.md A.1–A.4, B.3, F.
+ * Spec: ../shared/xapi-behaviour.md A.1–A.4, B.3, F.
  */
 import { XE_CLI_TEXTS, XeParseError } from './errors';
 import { isUuid } from './validate';
