@@ -72,7 +72,7 @@ export async function restartToolstack(context: CommandContext, node?: XenNode):
   );
   if (!confirmed) return;
   await context.registry.locks.withLock(monitor.inventory, `Restart toolstack on ${member.name}`, () =>
-    monitor.runner.action(member.address, 'xe-toolstack-restart', { timeoutMs: 120_000 }),
+    monitor.runner.restartToolstack(member.address, { timeoutMs: 120_000 }),
   );
   void vscode.window.showInformationMessage(`Toolstack of ${member.name} restarted.`);
   await monitor.refresh([member.uuid]);

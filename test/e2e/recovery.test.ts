@@ -27,7 +27,7 @@ describe('Guided Recovery in the browser workbench', function () {
     const inventory = await discoverPool(engine.runner, address(lab, 2));
     // The master dies; xcp-host2's toolstack restarts, so it comes back in emergency mode.
     await lab.fault('poweroff', 1);
-    await engine.runner.shell(address(lab, 2), 'xe-toolstack-restart', { timeoutMs: 30_000 });
+    await engine.runner.shell(address(lab, 2), '/opt/xensource/bin/xe-toolstack-restart', { timeoutMs: 30_000 });
     for (let i = 0; i < 200 && !(lab.state().hosts[1]?.emergency && lab.state().hosts[1]?.xapi === 'running'); i++) await new Promise((r) => setTimeout(r, 100));
     engine.dispose();
     server = await startCodeServer({

@@ -34,11 +34,20 @@ describe('lab behaviours over real ssh', () => {
       assert.ok(r.ms >= 800);
     }));
 
+  it('as on dom0, a non-interactive session has xe on its PATH but not /opt/xensource/bin (issue 11, finding 12)', () =>
+    withLab({ name: 'b-path', baseAddress: 'auto', hosts: 1 }, async (lab) => {
+      const r = await ssh(lab, 1, 'command -v xe; xe-toolstack-restart; echo rc=$?');
+      assert.match(r.stdout, /^\S+\/xe\nrc=127\n$/, r.stdout);
+      assert.match(r.stderr, /xe-toolstack-restart: command not found/);
+      const byPath = await ssh(lab, 1, '/opt/xensource/bin/xe-toolstack-restart');
+      assert.deepEqual([byPath.stdout, byPath.code], ['Executing xe-toolstack-restart\ndone.\n', 0]);
+    }));
+
   it('emergency mode: forwarded commands fail at once with the stored error; local commands always work', () =>
     withLab({ name: 'b-emerg', baseAddress: 'auto', model: 'code' }, async (lab) => {
       await lab.fault('poweroff', 1);
       // code model: only a toolstack restart while the master is unreachable brings emergency mode
-      const tsr = await ssh(lab, 2, 'xe-toolstack-restart');
+      const tsr = await ssh(lab, 2, '/opt/xensource/bin/xe-toolstack-restart');
       assert.deepEqual([tsr.stdout, tsr.code], ['Executing xe-toolstack-restart\ndone.\n', 0]);
       await waitFor(() => up(lab, 2));
       const e = await ssh(lab, 2, 'xe host-is-in-emergency-mode; xe pool-list; echo rc=$?');
@@ -64,7 +73,7 @@ describe('lab behaviours over real ssh', () => {
       const again = await ssh(lab, 3, 'xe pool-emergency-transition-to-master');
       assert.equal(again.stdout, "Host agent is already master. Use '--force' to execute the operation anyway.\n");
       // host 2 still points at the dead master; restarting it now brings it back in emergency mode
-      await ssh(lab, 2, 'xe-toolstack-restart');
+      await ssh(lab, 2, '/opt/xensource/bin/xe-toolstack-restart');
       await waitFor(() => up(lab, 2));
       assert.equal((await ssh(lab, 2, 'xe host-is-in-emergency-mode')).stdout, 'true\n');
     }));

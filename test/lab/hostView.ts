@@ -13,7 +13,16 @@ import { clientScript } from './xeClient';
  * /etc/bash.bashrc returns at once for a non-interactive shell.
  */
 export const DOM0_LOGIN_SHELL = '/bin/bash';
-const PATH_ENV = '/opt/xensource/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/**
+ * Where the lab puts dom0's `/usr/bin/xe` (a link to /opt/xensource/bin/xe): the lab cannot write this machine's
+ * /usr/bin, so a folder of its own holding only that link comes first on PATH.
+ */
+export const LAB_USR_BIN = '/opt/xensource/lab-usr-bin';
+/**
+ * A non-interactive SSH session's PATH on dom0: sshd's default, no /etc/profile.d additions, so `xe` (linked into
+ * /usr/bin) is found and `xe-toolstack-restart` (only in /opt/xensource/bin) is not.
+ */
+const PATH_ENV = `${LAB_USR_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 /** Each file or folder of the host's directory, and where its sshd's mount namespace shows it. */
 export function hostViewBinds(hostDir: string): [string, string][] {
@@ -21,6 +30,7 @@ export function hostViewBinds(hostDir: string): [string, string][] {
     [path.join(hostDir, 'etc-xensource'), '/etc/xensource'],
     [path.join(hostDir, 'xensource-inventory'), '/etc/xensource-inventory'],
     [path.join(hostDir, 'bin'), '/opt/xensource/bin'],
+    [path.join(hostDir, 'usr-bin'), LAB_USR_BIN],
     [path.join(hostDir, 'passwd'), '/etc/passwd'],
     [path.join(hostDir, 'shadow'), '/etc/shadow'],
   ];
@@ -69,6 +79,9 @@ export function writeHostView(spec: HostViewSpec): void {
   // the thin clients (bash, no rc files; see README in this folder for the cost)
   fs.writeFileSync(path.join(d, 'bin', 'xe'), clientScript('xe', spec.host.index, spec.xePort), { mode: 0o755 });
   fs.writeFileSync(path.join(d, 'bin', 'xe-toolstack-restart'), clientScript('xe-toolstack-restart', spec.host.index, spec.xePort), { mode: 0o755 });
+  fs.mkdirSync(path.join(d, 'usr-bin'), { recursive: true });
+  fs.rmSync(path.join(d, 'usr-bin', 'xe'), { force: true });
+  fs.symlinkSync('/opt/xensource/bin/xe', path.join(d, 'usr-bin', 'xe'));
   // per-host passwd/shadow: root gets dom0's shell, an empty home, a per-host primary gid, and the lab password
   const home = path.join(d, 'home');
   fs.writeFileSync(path.join(d, 'passwd'), spec.passwd.replace(/^root:[^\n]*$/m, `root:x:0:${spec.gid}:root:${home}:${DOM0_LOGIN_SHELL}`));

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 
     say('the master xcp-host1 dies (powered off); xcp-host2 restarts its toolstack and comes back in emergency mode');
     await lab.fault('poweroff', 1);
-    await engine.runner.shell(address(lab, 2), 'xe-toolstack-restart', { timeoutMs: 60_000 });
+    await engine.runner.shell(address(lab, 2), '/opt/xensource/bin/xe-toolstack-restart', { timeoutMs: 60_000 });
     const labNow = lab;
     await waitUntil('xcp-host2 in emergency mode', 60_000, () => labNow.state().hosts[1]?.emergency === true && labNow.state().hosts[1]?.xapi === 'running');
     engine.dispose();

@@ -168,7 +168,7 @@ export class RecoveryExecutor {
         if ((await xeOperations.emergencyHaDisable(run)) === 'already-disabled') return context.log(`HA was already disabled on ${step.host.name}`);
         return context.log(`HA disabled on ${step.host.name}`);
       case 'restart-toolstack':
-        await this.runner.action(step.host.address, 'xe-toolstack-restart', { timeoutMs: this.timing.commandTimeoutMs, signal: context.signal });
+        await this.runner.restartToolstack(step.host.address, { timeoutMs: this.timing.commandTimeoutMs, signal: context.signal });
         context.log(`toolstack restarting on ${step.host.name}; waiting for it to come back in emergency mode`);
         await this.waitFor(step.host, this.timing.toolstackTimeoutMs, context, (f) => f.xapi === 'running' && f.emergency === true, 'to come back in emergency mode');
         return context.log(`${step.host.name} is in emergency mode`);

@@ -15,6 +15,9 @@ export interface PoolAccess {
   readonly secrets?: SshSecrets;
 }
 
+/** Where XenServer and XCP-ng keep the toolstack restart script. */
+export const TOOLSTACK_RESTART = '/opt/xensource/bin/xe-toolstack-restart';
+
 /** One `xe` call as the log and the audit trail record it. */
 export interface XeCallRecord {
   readonly host: string;
@@ -83,6 +86,19 @@ export class HostRunner {
    */
   action(address: string, line: string, options?: RunOptions): Promise<ExecResult> {
     return this.logged(address, { toShell: () => line, display: line, changesState: true }, options);
+  }
+
+  /**
+   * `xe-toolstack-restart` by its absolute path: on dom0 only `xe` is linked into /usr/bin, and a non-interactive
+   * SSH session does not have /opt/xensource/bin on its PATH. A non-zero exit status is an error naming what the
+   * script printed.
+   */
+  async restartToolstack(address: string, options?: RunOptions): Promise<ExecResult> {
+    const result = await this.action(address, TOOLSTACK_RESTART, options);
+    if (result.exitCode !== 0) {
+      throw new Error(`${TOOLSTACK_RESTART} on ${address} failed (exit ${result.exitCode ?? 'signal'}): ${(result.stderr || result.stdout).trim().split('\n').slice(-1)[0] ?? ''}`);
+    }
+    return result;
   }
 
   private async logged(address: string, command: Pick<XeCommand, 'toShell' | 'display' | 'changesState'>, options?: RunOptions): Promise<ExecResult> {
