@@ -97,6 +97,8 @@ describe('npm start, as a new user runs it', function () {
     await treeRow(page, 'xcp-host1').locator('.codicon-debug-disconnect').waitFor({ state: 'visible', timeout: 60_000 });
     await treeRow(page, 'xcp-host2').locator('.codicon-warning').waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await treeRow(page, 'xcp-host1').innerText(), /master, unreachable/);
+    // The pool's verdict comes once the dead master's probe has timed out.
+    await treeRow(page, 'pool-lab').getByText('master lost, emergency mode').waitFor({ state: 'visible', timeout: 30_000 });
     await page.screenshot({ path: path.join(screenshots, '20-npm-start-dead-master.png') });
   });
 
