@@ -441,7 +441,9 @@ export class Lab {
       const s = this.sim.host(h.info.index);
       if (s.role !== h.writtenRole) this.writePoolConf(h, s.role);
       const on = s.faults.power === 'on';
-      this.setXapiListener(h, on && s.xapi === 'running');
+      // Port 443 is stunnel, a service of its own in front of xapi: it stays open while the host runs, whatever xapi
+      // does (down, restarting after a role change).
+      this.setXapiListener(h, on);
       if (!on && (h.sshd || h.starting)) this.killHost(h);
       if (on && !h.sshd && !h.starting) this.startHost(h).catch((e: unknown) => this.log(String(e)));
     }

@@ -82,13 +82,20 @@ function candidateReasons(s: Survivor, inventory: PoolInventory): string[] {
 }
 
 function masterStillAlive(statuses: readonly HostStatus[], oldMaster: PoolMember | undefined): string[] {
-  const reasons: string[] = [];
   const masterStatus = statuses.find((s) => s.member.address === oldMaster?.address);
-  if (masterStatus?.health.kind === 'probed' && masterStatus.health.facts.role?.role === 'master' && masterStatus.health.facts.xapi === 'running') {
-    reasons.push(`the master ${masterStatus.member.name} still answers us over SSH and its xapi runs`);
+  const facts = masterStatus?.health.kind === 'probed' ? masterStatus.health.facts : undefined;
+  if (masterStatus && facts?.role?.role === 'master') {
+    // We see the old master ourselves: that says more than the slaves' port check, which only reaches its stunnel
+    // (port 443 stays open while the host runs, whatever xapi does).
+    if (facts.xapi === 'running') return [`the master ${masterStatus.member.name} still answers us over SSH and its xapi runs`];
+    return [
+      `the master ${masterStatus.member.name} answers us over SSH but its xapi is down: restart its toolstack there ` +
+        `(Restart Toolstack on ${masterStatus.member.name}) rather than promote another host; its xapi comes back as master`,
+    ];
   }
   // Only a slave that still points at the old master says something about it: one that follows another
   // (a new) master and reaches that one is no sign that the old master lives.
+  const reasons: string[] = [];
   for (const s of survivors(statuses)) {
     if (s.facts.role?.role === 'slave' && s.facts.role.masterAddress === oldMaster?.address && s.facts.masterPortOpen) {
       reasons.push(`${s.member.name} can still reach its master ${oldMaster.name} on port 443`);

@@ -201,6 +201,19 @@ describe('engine: recovery against the lab', function () {
       assertRecovered(lab, report, 1);
     }));
 
+  it('only xapi down on the master (host up, its stunnel on 443 open): says to restart its toolstack, not that slaves reach it (issue 11, finding 11)', () =>
+    withPool({ name: 'eng-xapi-down', baseAddress: 'auto', model: 'code' }, async (scene) => {
+      const { lab } = scene;
+      await lab.fault('xapi-down', 1);
+      const before = roles(lab);
+      const report = await recover(scene);
+      assert.equal(report.outcome, 'refused');
+      const reasons = report.plan.refusals.map((r) => r.reason).join(' | ');
+      assert.match(reasons, /the master xcp-host1 answers us over SSH but its xapi is down: restart its toolstack there/, reasons);
+      assert.doesNotMatch(reasons, /can still reach its master/, reasons);
+      assert.deepEqual(roles(lab), before);
+    }));
+
   it('cancelled after the transition: stops before recover-slaves and says what is left to do', () =>
     withPool({ name: 'eng-cancel', baseAddress: '127.77.116', model: 'docs' }, async (scene) => {
       const { lab } = scene;
