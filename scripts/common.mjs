@@ -1,6 +1,6 @@
 // What the project's scripts share: where the repository is, running a step that must succeed, and
 // how a script that cannot go on tells a new user what to do.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +48,6 @@ function mustQuietly(argv, what, logFile) {
     error.details = output;
     throw error;
   }
-  return output;
 }
 
 /** Compiles src/core, the tests, the lab and the benchmarks into out/. */
@@ -92,6 +91,22 @@ export function reportedFailure(file) {
   const report = JSON.parse(readFileSync(file, 'utf8'));
   rmSync(file, { force: true });
   return Object.assign(new Error(report.message), { stack: report.stack, fix: report.fix });
+}
+
+/**
+ * Runs a compiled TypeScript entry point (the demo, the lab CLI) with the terminal attached and resolves with its
+ * exit code; a failure it reported through XENPOOLS_FAILURE_REPORT is thrown as that error. Ctrl-C reaches it
+ * through the terminal's process group (it stops what it started; this process waits), SIGTERM is passed on.
+ */
+export async function runReporting(name, argv, env = {}) {
+  const report = reportFile(name);
+  const child = spawn(argv[0], argv.slice(1), { cwd: root, stdio: 'inherit', env: { ...process.env, ...env, XENPOOLS_FAILURE_REPORT: report } });
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
+  const failure = reportedFailure(report);
+  if (failure) throw failure;
+  return code;
 }
 
 /** Runs a script's body; a failure is reported by reportFailure() and ends the process with exit 1. */

@@ -5,9 +5,8 @@
 // code-server with the extension installed and that pool configured. Ctrl-C stops everything.
 // A step that fails ends it with one line: what is missing, the command that fixes it, and the
 // log file that holds the details (scripts/common.mjs).
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { compileTests, packageExtension, reportedFailure, reportFile, root, runMain, SetupError, VSIX } from './common.mjs';
+import { compileTests, packageExtension, root, runMain, runReporting, SetupError, VSIX } from './common.mjs';
 import { ensureNodeDependencies } from './ensure-deps.mjs';
 import { ensureSystemPackages } from './ensure-system.mjs';
 
@@ -23,19 +22,8 @@ await runMain('start', async () => {
   const toolEnv = ensureVSCode();
   packageExtension(say);
   compileTests();
-  // The demo reports a failure of its own (a lab that cannot start, code-server that does not answer) in this
-  // file and exits 1; this script turns it into the one-line report.
-  const demoFailure = reportFile('demo');
-  const demo = spawn(process.execPath, [path.join(root, 'out', 'test', 'support', 'demo.js'), VSIX], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, ...toolEnv.env, XENPOOLS_FAILURE_REPORT: demoFailure },
-  });
-  // Ctrl-C reaches the demo through the terminal's process group; it stops its own processes.
-  process.on('SIGINT', () => undefined);
-  process.on('SIGTERM', () => demo.kill('SIGTERM'));
-  const code = await new Promise((resolve) => demo.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
-  const failure = reportedFailure(demoFailure);
-  if (failure) throw failure;
+  // The demo reports a failure of its own (a lab that cannot start, code-server that does not answer) back to
+  // this script, which turns it into the one-line report; Ctrl-C after the URL ends it with exit 130.
+  const code = await runReporting('demo', [process.execPath, path.join(root, 'out', 'test', 'support', 'demo.js'), VSIX], toolEnv.env);
   process.exit(code === 130 ? 0 : code);
 });

@@ -77,6 +77,7 @@ export function writeHostView(spec: HostViewSpec): void {
   ].join('\n');
   fs.writeFileSync(path.join(d, 'xensource-inventory'), inv);
   // the thin clients (bash, no rc files; see README in this folder for the cost)
+  fs.mkdirSync(path.join(d, 'bin'), { recursive: true });
   fs.writeFileSync(path.join(d, 'bin', 'xe'), clientScript('xe', spec.host.index, spec.xePort), { mode: 0o755 });
   fs.writeFileSync(path.join(d, 'bin', 'xe-toolstack-restart'), clientScript('xe-toolstack-restart', spec.host.index, spec.xePort), { mode: 0o755 });
   fs.mkdirSync(path.join(d, 'usr-bin'), { recursive: true });

@@ -260,7 +260,6 @@ export class Lab {
   private writeHostFiles(h: HostRuntime, passwd: string, shadow: string, hash: string, known: string[]): void {
     const sh = this.sim.host(h.info.index);
     fs.mkdirSync(path.join(h.info.dir, 'etc-xensource'), { recursive: true });
-    fs.mkdirSync(path.join(h.info.dir, 'bin'), { recursive: true });
     this.writePoolConf(h, sh.role);
     writeHostView({
       host: h.info,

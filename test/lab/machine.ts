@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { SetupError } from '../support/setupError';
 
 /** Every program the lab starts, with the Debian package that ships it (scripts/ensure-system.mjs installs them). */
-export const LAB_PROGRAMS: Readonly<Record<string, string>> = {
+const LAB_PROGRAMS: Readonly<Record<string, string>> = {
   sshd: 'openssh-server',
   'ssh-keygen': 'openssh-client',
   ssh: 'openssh-client',
@@ -25,12 +25,12 @@ export const LAB_PROGRAMS: Readonly<Record<string, string>> = {
 };
 
 /** sshd's privilege separation directory: sshd refuses to start without it ("Missing privilege separation directory"). */
-export const SSHD_PRIVSEP_DIR = '/run/sshd';
+const SSHD_PRIVSEP_DIR = '/run/sshd';
 /** The unprivileged user sshd's pre-authentication child runs as; openssh-server's postinst creates it. */
 const SSHD_PRIVSEP_USER = 'sshd';
 
 /** Where `name` is found on PATH, or undefined. */
-export function onPath(name: string): string | undefined {
+function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
@@ -103,26 +103,34 @@ function checkNftables(): void {
   if (probe.status !== 0) throw new SetupError(`nftables does not work here (nft list tables: ${(probe.stderr || String(probe.error ?? probe.status)).trim()})`, 'modprobe nf_tables');
 }
 
+/** Whether this process already found the machine's programs, accounts, mount namespaces and nftables fine. */
+let machineChecked = false;
+
 /**
- * Prepares and checks everything the lab's sshd hosts need. Cheap enough for every start (a few file checks and two
- * short probes, about 10 ms); throws a SetupError naming the fix.
+ * Prepares and checks everything the lab's sshd hosts need; throws a SetupError naming the fix. /run/sshd is
+ * prepared at every start (a reboot or another process may remove it); what cannot change under a running process
+ * (programs, accounts, kernel features: two short probes) is checked once per process, so the benchmarks' 64 labs
+ * and the test suites' many do not pay for it again.
  */
 export function prepareMachineForLab(options: { keyboardInteractive?: boolean } = {}): void {
   if (process.getuid?.() !== 0) throw new SetupError('the lab needs root (mount namespaces, nftables, port 22 and 443 on loopback addresses)', 'sudo npm test   (or run as root in a VM or container)');
-  checkPrograms();
-  checkRootAccount();
-  checkPrivsepUser();
+  if (!machineChecked) {
+    checkPrograms();
+    checkRootAccount();
+    checkPrivsepUser();
+    checkMountNamespaces();
+    checkNftables();
+    machineChecked = true;
+  }
   preparePrivsepDir();
   if (options.keyboardInteractive) checkPam();
-  checkMountNamespaces();
-  checkNftables();
 }
 
 /**
  * The line of an sshd log that says why it stopped: sshd -e writes its fatal error last; earlier lines may be
  * warnings. Debug lines and blank lines are skipped.
  */
-export function sshdFailureLine(log: string): string {
+function sshdFailureLine(log: string): string {
   const lines = log.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines.reverse().find((l) => !/^debug\d?:/.test(l)) ?? '(sshd wrote nothing to its log)';
 }

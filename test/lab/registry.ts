@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { LAB_USR_BIN } from './hostView';
 import { isAlive } from './processes';
 
-export const REGISTRY = '/run/xenlab';
+const REGISTRY = '/run/xenlab';
 const MOUNTPOINTS: { path: string; kind: 'dir' | 'file' }[] = [
   { path: '/etc/xensource', kind: 'dir' },
   { path: '/etc/xensource-inventory', kind: 'file' },
