@@ -106,7 +106,8 @@ export function writeHostView(spec: HostViewSpec): void {
       'PrintMotd no',
       'PrintLastLog no',
       'MaxStartups 256',
-      'MaxSessions 256',
+      // dom0's sshd_config leaves MaxSessions at OpenSSH's default: 10 sessions per connection.
+      'MaxSessions 10',
       'MaxAuthTries 10',
       'LogLevel ERROR',
       `SetEnv PATH=${PATH_ENV}`,

@@ -745,6 +745,21 @@ export class Lab {
   }
 
   /** Every pid that belongs to this lab's hosts right now (for tests: must be empty after stop()). */
+  /** The lab's `xe` client processes alive on one host (or on all): a hung call still running there. */
+  xeClientPids(host?: number | string): number[] {
+    const hosts = host === undefined ? this.hosts : [this.hostByArg(host)];
+    return hosts
+      .flatMap((h) => (h.mntNs ? pidsInMountNs(h.mntNs) : []))
+      .filter((pid) => {
+        try {
+          // bash runs the client script: its path (through PATH's xe link or not) is the second argument.
+          return /\/(xe|xe-toolstack-restart)$/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1] ?? '');
+        } catch {
+          return false;
+        }
+      });
+  }
+
   livePids(): number[] {
     const nss = this.hosts.map((h) => h.mntNs).filter((x): x is string => !!x);
     return nss.flatMap((ns) => pidsInMountNs(ns));

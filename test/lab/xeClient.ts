@@ -3,7 +3,6 @@
  * host's sessions and the one simulator process.
  */
 import * as net from 'node:net';
-import { channelClosed, isAlive, isOrphaned } from './processes';
 import type { Simulator } from './sim';
 /**
  * The per-host `xe` (and `xe-toolstack-restart`): bash without rc files, talks to the simulator over loopback TCP
@@ -38,11 +37,15 @@ interface XeClient {
   ac: AbortController;
 }
 
-/** Serves every host's `xe` clients on one loopback port, and kills the clients whose SSH session is gone. */
+/**
+ * Serves every host's `xe` clients on one loopback port. A client whose SSH channel or connection is gone keeps
+ * running, as on a real host: OpenSSH's sshd neither signals a session without a pty nor honours a client's
+ * signal request, so a hung `xe` runs on until something on the host kills it. Only the client's own end (its
+ * socket closes) abandons its call.
+ */
 export class XeServer {
   private readonly server = net.createServer((socket) => this.onConnection(socket));
   private readonly clients = new Set<XeClient>();
-  private orphanTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly sim: Simulator) {
     this.server.maxConnections = 4096;
@@ -57,14 +60,11 @@ export class XeServer {
         resolve();
       });
     });
-    this.orphanTimer = setInterval(() => this.reapOrphans(), 250);
-    this.orphanTimer.unref();
     return (this.server.address() as net.AddressInfo).port;
   }
 
   /** Ends every waiting client and closes the port; resolves once it is closed. */
   stop(): Promise<void> {
-    if (this.orphanTimer) clearInterval(this.orphanTimer);
     for (const c of this.clients) {
       try {
         process.kill(c.pid, 'SIGTERM');
@@ -117,23 +117,5 @@ export class XeServer {
         })
         .catch(() => socket.destroy());
     });
-  }
-
-  /** A hanging client whose SSH channel is gone is killed: no orphans. sshd does not signal non-pty sessions: when
-   * the connection drops the session is re-parented to init; when only the channel is closed (the connection stays)
-   * sshd just closes its ends of the session's pipes. Both are detected here. */
-  private reapOrphans(): void {
-    for (const c of this.clients) {
-      if (!isAlive(c.pid) || isOrphaned(c.pid) || channelClosed(c.pid)) {
-        try {
-          process.kill(c.pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        c.ac.abort();
-        c.socket.destroy();
-        this.clients.delete(c);
-      }
-    }
   }
 }

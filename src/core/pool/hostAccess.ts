@@ -1,3 +1,4 @@
+import { boundedCommand } from '../ssh/boundedCommand';
 import type { ExecResult } from '../ssh/connection';
 import type { AuthMethod, SshSecrets } from '../ssh/auth';
 import type { HostRequest, RunOptions, SshTransport } from '../ssh/transport';
@@ -105,7 +106,11 @@ export class HostRunner {
     const startedAt = new Date();
     const base = { host: address, command: command.display, changesState: command.changesState, startedAt: startedAt.toISOString() };
     try {
-      const result = await this.shell(address, command.toShell(), options);
+      // Bounded on the host too: a cancelled or timed-out call must not run on there (a forwarded call to a dead
+      // master never ends by itself). One second beyond our own timeout, so ours fires first and names the call.
+      const timeoutMs = options?.timeoutMs ?? this.transport.settings.commandTimeoutMs;
+      const line = boundedCommand(command.toShell(), timeoutMs / 1000 + 1);
+      const result = await this.shell(address, line, { ...options, timeoutMs, display: command.display });
       this.report({ ...base, durationMs: result.durationMs, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
       return result;
     } catch (error) {

@@ -3,7 +3,7 @@ import { Duplex, PassThrough } from 'node:stream';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ssh2 } from './ssh2';
 import { AuthSequence, type AuthMethod, type SshSecrets } from './auth';
-import { SshAbortedError, SshCommandTimeoutError, SshConnectError, SshConnectionLostError } from './errors';
+import { SshAbortedError, SshChannelRefusedError, SshCommandTimeoutError, SshConnectError, SshConnectionLostError } from './errors';
 import { hostKeyFromBlob, type HostKeyVerifier } from './hostKeys';
 import type { ResolvedSshTarget } from './sshConfig';
 
@@ -22,6 +22,8 @@ export interface ExecResult {
 export interface ExecOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** How errors name the command (e.g. an `xe` call's display form rather than the wrapper around it). */
+  readonly display?: string;
 }
 
 export interface ConnectionSettings {
@@ -69,6 +71,8 @@ export class SshConnection {
   private readonly closeListeners: (() => void)[] = [];
   private readonly idleListeners: (() => void)[] = [];
   private isClosed = false;
+  /** sshd refused a channel: no new commands here; closed once the running ones end. */
+  private retired = false;
   lastUsed = Date.now();
 
   private constructor(
@@ -85,8 +89,9 @@ export class SshConnection {
     return this.activeChannels > 0 || this.channelWaiters.length > 0;
   }
 
+  /** True also for a retired connection: the transport then opens a new one for the next command. */
   get closed(): boolean {
-    return this.isClosed;
+    return this.isClosed || this.retired;
   }
 
   /** Calls `listener` once the connection closes (at once if it is closed); the returned function unsubscribes. */
@@ -125,7 +130,7 @@ export class SshConnection {
   }
 
   /** Runs one command on its own channel. The timeout covers waiting for a free channel too. */
-  async exec(command: string, { timeoutMs, signal }: ExecOptions): Promise<ExecResult> {
+  async exec(command: string, { timeoutMs, signal, display = command }: ExecOptions): Promise<ExecResult> {
     const started = Date.now();
     this.lastUsed = started;
     if (signal?.aborted) throw new SshAbortedError(this.target.name);
@@ -142,20 +147,19 @@ export class SshConnection {
         stopWatchingClose();
         if (holdsSlot) this.releaseChannel();
         this.lastUsed = Date.now();
+        if (this.retired && !this.busy) this.close();
         outcome();
       };
       const abandon = (error: Error) => {
         finish(() => reject(error));
-        if (channel) {
-          // Ask sshd to kill the command, then close the channel: a hung `xe` must not linger.
-          channel.signal('KILL');
-          channel.close();
-        }
+        // OpenSSH's sshd ignores signal requests; closing the channel is what ends a command that runs under
+        // boundedCommand (its stdin watcher sees EOF and kills the command's process group).
+        channel?.close();
       };
-      const timer = setTimeout(() => abandon(new SshCommandTimeoutError(this.target.name, command, timeoutMs)), timeoutMs);
+      const timer = setTimeout(() => abandon(new SshCommandTimeoutError(this.target.name, display, timeoutMs)), timeoutMs);
       const onAbort = () => abandon(new SshAbortedError(this.target.name));
       signal?.addEventListener('abort', onAbort, { once: true });
-      const onLost = () => finish(() => reject(new SshConnectionLostError(this.target.name, command)));
+      const onLost = () => finish(() => reject(new SshConnectionLostError(this.target.name, display)));
       const stopWatchingClose = this.onClose(onLost);
 
       void this.acquireChannel().then(() => {
@@ -163,7 +167,13 @@ export class SshConnection {
         if (settled) return this.releaseChannelOnce(() => (holdsSlot = false));
         if (this.isClosed) return onLost();
         this.client.exec(command, (error, stream) => {
-          if (error) return finish(() => reject(this.isClosed ? new SshConnectionLostError(this.target.name, command) : error));
+          if (error) {
+            if (this.isClosed) return finish(() => reject(new SshConnectionLostError(this.target.name, display)));
+            // "Channel open failure": sshd keeps every session whose process still runs. This connection takes no
+            // new command; the running ones finish on it.
+            this.retired = true;
+            return finish(() => reject(new SshChannelRefusedError(this.target.name, error.message)));
+          }
           channel = stream;
           if (settled) return abandon(new SshAbortedError(this.target.name));
           collect(stream, (output) => finish(() => resolve({ ...output, durationMs: Date.now() - started })));

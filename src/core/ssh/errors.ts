@@ -49,3 +49,17 @@ export class SshConnectionLostError extends Error {
     this.name = 'SshConnectionLostError';
   }
 }
+
+/**
+ * sshd refused a new channel on a working connection (MaxSessions used up by sessions it still keeps):
+ * the command never started, so running it on a new connection is safe.
+ */
+export class SshChannelRefusedError extends Error {
+  constructor(
+    readonly host: string,
+    readonly reason: string,
+  ) {
+    super(`${host} refused a new SSH channel (${reason})`);
+    this.name = 'SshChannelRefusedError';
+  }
+}

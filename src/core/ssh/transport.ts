@@ -1,6 +1,6 @@
 import { defaultAuthMethods, type AuthMethod, type SshSecrets } from './auth';
 import { SshConnection, type ConnectionSettings, type ExecResult } from './connection';
-import { SshAbortedError } from './errors';
+import { SshAbortedError, SshChannelRefusedError } from './errors';
 import type { HostKeyVerifier } from './hostKeys';
 import type { ResolvedSshTarget, SshConfigResolver, SshTargetRequest } from './sshConfig';
 
@@ -36,6 +36,8 @@ export interface HostRequest extends SshTargetRequest {
 export interface RunOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** How errors name the command; the command itself if absent. */
+  readonly display?: string;
 }
 
 /** Counts for benchmarks and leak checks. */
@@ -85,8 +87,14 @@ export class SshTransport {
 
   async run(request: HostRequest, command: string, options: RunOptions = {}): Promise<ExecResult> {
     const target = await this.deps.resolver.resolve(request);
-    const connection = await this.connection(target, request, options.signal);
-    return connection.exec(command, { timeoutMs: options.timeoutMs ?? this.settings.commandTimeoutMs, signal: options.signal });
+    const execOptions = { timeoutMs: options.timeoutMs ?? this.settings.commandTimeoutMs, signal: options.signal, display: options.display };
+    try {
+      return await (await this.connection(target, request, options.signal)).exec(command, execOptions);
+    } catch (error) {
+      // The command never started; the refusing connection is retired, so this runs on a new one.
+      if (!(error instanceof SshChannelRefusedError)) throw error;
+      return (await this.connection(target, request, options.signal)).exec(command, execOptions);
+    }
   }
 
   stats(): TransportStats {

@@ -8,12 +8,14 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { noSecrets } from '../../../src/core/ssh/auth';
-import { SshConnectError } from '../../../src/core/ssh/errors';
+import { SshCommandTimeoutError, SshConnectError } from '../../../src/core/ssh/errors';
+import { xe } from '../../../src/core/xe/command';
 import { SshConfigResolver } from '../../../src/core/ssh/sshConfig';
 import { SshTransport } from '../../../src/core/ssh/transport';
 import { HostKeyMismatchError, HostKeyVerifier, KnownHostsFiles, PinnedHostKeys } from '../../../src/core/ssh/hostKeys';
 import { HostRunner } from '../../../src/core/pool/hostAccess';
 import { Lab } from '../lab';
+import { waitFor } from '../sshutil';
 import { address, engineFor, waitUntilSettled, type Engine } from './harness';
 
 describe('engine: SSH transport against lab hosts', function () {
@@ -180,6 +182,54 @@ describe('engine: SSH transport against lab hosts', function () {
       assert.ok(Date.now() - started < 2_000);
       // the connection stays usable for the next command
       assert.equal((await run(engine, 2, 'echo still-here')).stdout, 'still-here\n');
+    });
+
+    // The lab keeps a hung xe running after its channel closed, as sshd does (issue 11, findings 3 and 7).
+    const xeLeftOn = (host: number) => lab.xeClientPids(host).length;
+
+    it('a timed-out xe call leaves no process on the host (sshd does not kill it; the product must)', async () => {
+      await lab.fault('poweroff', 1);
+      engine = engineFor(lab);
+      await assert.rejects(engine.runner.xe(address(lab, 2), { timeoutMs: 800 })(xe.poolList()), (error: unknown) => error instanceof SshCommandTimeoutError && error.command === 'xe pool-list');
+      await waitFor(() => xeLeftOn(2) === 0 && lab.sim.pendingCount() === 0, 3_000, 'the hung xe pool-list to be gone from xcp-host2');
+    });
+
+    it('a cancelled xe call leaves no process on the host', async () => {
+      await lab.fault('poweroff', 1);
+      engine = engineFor(lab);
+      const controller = new AbortController();
+      const call = engine.runner.xe(address(lab, 2), { timeoutMs: 10_000, signal: controller.signal })(xe.poolList());
+      await waitFor(() => lab.sim.pendingCount() === 1, 3_000, 'the call to hang');
+      controller.abort();
+      await assert.rejects(call, /cancelled/);
+      await waitFor(() => xeLeftOn(2) === 0 && lab.sim.pendingCount() === 0, 3_000, 'the cancelled xe pool-list to be gone from xcp-host2');
+    });
+
+    it('an xe call whose connection is lost unnoticed (black hole) is ended on the host by its own time bound', async () => {
+      await lab.fault('poweroff', 1);
+      engine = engineFor(lab);
+      const call = engine.runner.xe(address(lab, 3), { timeoutMs: 1_000 })(xe.poolList());
+      await waitFor(() => lab.sim.pendingCount() === 1, 3_000, 'the call to hang');
+      await lab.fault('blackhole', 3);
+      await assert.rejects(call, SshCommandTimeoutError);
+      // sshd on xcp-host3 cannot see the client go; the call's own bound (1 s + 1 s) ends it there.
+      await waitFor(() => xeLeftOn(3) === 0, 5_000, 'the hung xe pool-list to be gone from xcp-host3');
+    });
+
+    it('twelve timed-out xe calls in a row leave the host usable (sshd allows 10 sessions per connection)', async () => {
+      await lab.fault('poweroff', 1);
+      engine = engineFor(lab);
+      for (let i = 0; i < 12; i++) await assert.rejects(engine.runner.xe(address(lab, 2), { timeoutMs: 300 })(xe.poolList()), SshCommandTimeoutError);
+      assert.equal((await run(engine, 2, 'echo usable')).stdout, 'usable\n');
+    });
+
+    it('a connection whose sshd refuses new channels is replaced, and the command runs on the new one', async () => {
+      engine = engineFor(lab);
+      // Commands run without the product's bound keep their sessions after their channels closed: ten fill
+      // MaxSessions of the connection.
+      for (let i = 0; i < 10; i++) await assert.rejects(run(engine, 4, 'sleep 30', 200), SshCommandTimeoutError);
+      assert.equal((await run(engine, 4, 'echo on-a-new-connection')).stdout, 'on-a-new-connection\n');
+      assert.equal(engine.transport.stats().opened, 2);
     });
 
     it('cancels a running command through AbortSignal', async () => {
