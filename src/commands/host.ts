@@ -4,7 +4,7 @@ import { parseUserXeCommand } from '../core/xe/userCommand';
 import type { XenNode } from '../tree/nodes';
 import { ui } from '../ui';
 import { orCancel, resolveHost, type CommandContext } from './context';
-import { confirmPlan, executePlan, freshPlan, onlySteps } from './recovery';
+import { confirmFreshPlan, confirmPlan, executePlan, freshPlan, onlySteps } from './recovery';
 
 export async function refreshHost(context: CommandContext, node?: XenNode): Promise<void> {
   const { monitor, member } = await resolveHost(context, node, 'Refresh which host?');
@@ -22,14 +22,18 @@ export async function checkEmergencyMode(context: CommandContext, node?: XenNode
 /** pool-emergency-transition-to-master on one host, after the engine's pre-checks and a modal confirmation. */
 export async function promoteToMaster(context: CommandContext, node?: XenNode): Promise<void> {
   const { monitor, member } = await resolveHost(context, node, 'Promote which host to master?');
-  const plan = onlySteps(await freshPlan(monitor, { candidateUuid: member.uuid, notInEmergency: 'transition-directly' }), ['disable-ha', 'transition-to-master', 'wait-for-master', 'check-default-sr']);
-  const options = await confirmPlan(
-    plan,
-    'Promote',
-    `Make ${member.name} (${member.address}) the master of ${monitor.inventory.poolName}? If the old master is still alive, the pool gets two masters writing to the same storage. Afterwards run Recover Slaves on it.`,
+  const confirmed = await confirmFreshPlan(
+    monitor,
+    async () => onlySteps(await freshPlan(monitor, { candidateUuid: member.uuid, notInEmergency: 'transition-directly' }), ['disable-ha', 'transition-to-master', 'wait-for-master', 'check-default-sr']),
+    (plan) =>
+      confirmPlan(
+        plan,
+        'Promote',
+        `Make ${member.name} (${member.address}) the master of ${monitor.inventory.poolName}? If the old master is still alive, the pool gets two masters writing to the same storage. Afterwards run Recover Slaves on it.`,
+      ),
   );
-  if (!options) return;
-  await executePlan(context, monitor, plan, { ...options, candidateUuid: member.uuid }, `Promote ${member.name} to master`);
+  if (!confirmed) return;
+  await executePlan(context, monitor, confirmed.plan, { ...confirmed.options, candidateUuid: member.uuid }, `Promote ${member.name} to master`);
 }
 
 /** pool-recover-slaves on a master, then the check that every slave follows it, then the default SR. */
@@ -43,6 +47,7 @@ export async function recoverSlaves(context: CommandContext, node?: XenNode): Pr
   const steps = (['recover-slaves', 'verify-slaves', 'check-default-sr'] as const).map((kind) => ({ kind, host: member }));
   const others = monitor.inventory.members.filter((m) => m.uuid !== member.uuid);
   const plan = {
+    createdAt: Date.now(),
     poolUuid: monitor.inventory.poolUuid,
     poolName: monitor.inventory.poolName,
     verdict: monitor.verdict?.kind ?? 'unknown',

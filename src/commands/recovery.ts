@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { describeStep, RecoveryExecutor, type RecoveryReport } from '../core/pool/executor';
+import { describeOutcome, describeStep, RecoveryExecutor, type RecoveryReport } from '../core/pool/executor';
 import type { PoolMonitor } from '../core/pool/monitor';
-import { blockingRefusals, planRecovery, type PlanOptions, type RecoveryPlan, type RecoveryStep } from '../core/pool/plan';
+import { blockingRefusals, planAgeRefusal, planRecovery, type PlanOptions, type RecoveryPlan, type RecoveryStep } from '../core/pool/plan';
 import type { XenNode } from '../tree/nodes';
 import { ui } from '../ui';
 import { orCancel, resolvePool, type CommandContext } from './context';
@@ -11,7 +11,26 @@ export async function freshPlan(monitor: PoolMonitor, options: PlanOptions): Pro
   await monitor.refresh();
   const verdict = monitor.verdict;
   if (!verdict) throw new Error(`${monitor.inventory.poolName}: the probe did not finish`);
-  return planRecovery(monitor.inventory, verdict, monitor.allStatuses(), options);
+  return planRecovery(monitor.inventory, verdict, monitor.allStatuses(), { ...options, pendingMaster: monitor.pendingTransition?.member });
+}
+
+/**
+ * Builds a plan from a fresh probe and asks for confirmation; a plan that grew too old while the dialog was open
+ * (MAX_PLAN_AGE_MS) is built again from a new probe and shown again, so nothing runs on a stale picture.
+ */
+export async function confirmFreshPlan(
+  monitor: PoolMonitor,
+  build: () => Promise<RecoveryPlan>,
+  confirm: (plan: RecoveryPlan) => Promise<PlanOptions | undefined>,
+): Promise<{ plan: RecoveryPlan; options: PlanOptions } | undefined> {
+  for (;;) {
+    const plan = await build();
+    const options = await confirm(plan);
+    if (!options) return undefined;
+    const tooOld = planAgeRefusal(plan);
+    if (!tooOld) return { plan, options };
+    void vscode.window.showInformationMessage(`${monitor.inventory.poolName}: ${tooOld.reason}. Probing again…`);
+  }
 }
 
 export function planText(plan: RecoveryPlan): string {
@@ -30,7 +49,7 @@ export function planText(plan: RecoveryPlan): string {
 export function reportText(report: RecoveryReport): string {
   const sr = report.defaultSr;
   return [
-    `Outcome: ${report.outcome}${report.newMaster ? `; new master ${report.newMaster.name} (${report.newMaster.address})` : ''}.`,
+    `Outcome: ${describeOutcome(report)}.`,
     ...report.steps.map((s) => `  [${s.status}] ${describeStep(s.step)}${s.durationMs !== undefined ? ` (${(s.durationMs / 1000).toFixed(1)} s)` : ''}${s.error ? `: ${s.error}` : ''}`),
     ...(report.recoveredSlaves.length ? [`Recovered slaves: ${report.recoveredSlaves.map((m) => m.name).join(', ')}.`] : []),
     ...(sr ? [`default-SR: ${sr.uuid ?? '<not in database>'}${sr.name ? ` (${sr.name})` : ''}: ${sr.valid ? 'valid' : `NOT valid (${sr.problems.join('; ')})`}.`] : []),
@@ -50,6 +69,7 @@ export async function executePlan(context: CommandContext, monitor: PoolMonitor,
       try {
         return await new RecoveryExecutor(monitor.runner, monitor.inventory).run(plan, {
           ...options,
+          pendingMaster: monitor.pendingTransition?.member,
           signal: controller.signal,
           onEvent: (event) => {
             if (event.kind === 'step-started') {
@@ -57,6 +77,9 @@ export async function executePlan(context: CommandContext, monitor: PoolMonitor,
               context.log.info(`[recovery] step ${event.index + 1}/${event.total}: ${describeStep(event.step)}`);
             } else if (event.kind === 'output') {
               context.log.info(`[recovery]   ${event.line}`);
+            } else if (event.kind === 'cancel-refused') {
+              context.log.warn(`[recovery] cancel refused: ${event.reason}`);
+              void vscode.window.showWarningMessage(`Cannot cancel now: ${event.reason}.`);
             } else if (event.kind === 'step-failed') {
               context.log.error(`[recovery] step failed: ${describeStep(event.record.step)}: ${event.record.error ?? ''}`);
             }
@@ -67,11 +90,13 @@ export async function executePlan(context: CommandContext, monitor: PoolMonitor,
       }
     }),
   );
+  if (report.pendingMaster) monitor.markTransitionPending(report.pendingMaster);
   context.log.info(`[recovery] ${title}\n${reportText(report)}`);
   void monitor.refresh();
-  const summary = report.outcome === 'succeeded' ? `${title}: done.` : `${title}: ${report.outcome}.`;
+  const clean = report.outcome === 'succeeded' && !report.oldMasterStillMaster;
+  const summary = clean ? `${title}: done.` : `${title}: ${describeOutcome(report)}.`;
   const next = report.nextSteps[0] ? ` Next: ${report.nextSteps[0]}` : '';
-  const show = report.outcome === 'succeeded' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+  const show = clean ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
   void show(`${summary}${next}`, 'Show Log').then((choice) => choice && context.log.show(true));
   return report;
 }
@@ -114,7 +139,7 @@ export async function guidedRecovery(context: CommandContext, node?: XenNode): P
       { title: `Guided Recovery of ${monitor.inventory.poolName}: new master`, placeHolder: 'The recommended host is first' },
     ),
   );
-  let plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid });
+  let plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid, pendingMaster: monitor.pendingTransition?.member });
   let notInEmergency: PlanOptions['notInEmergency'];
   if (plan.steps.some((s) => s.kind === 'restart-toolstack')) {
     notInEmergency = orCancel(
@@ -126,9 +151,18 @@ export async function guidedRecovery(context: CommandContext, node?: XenNode): P
         { title: `${plan.candidate?.name ?? 'The new master'} is not in emergency mode` },
       ),
     );
-    plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid, notInEmergency });
+    plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid, notInEmergency, pendingMaster: monitor.pendingTransition?.member });
   }
-  const options = await confirmPlan(plan, 'Run Recovery', `Recover ${monitor.inventory.poolName} with ${plan.candidate?.name ?? '?'} as the new master?`);
-  if (!options) return undefined;
-  return executePlan(context, monitor, plan, { ...options, candidateUuid, notInEmergency }, `Guided Recovery of ${monitor.inventory.poolName}`);
+  let chosenPlan: RecoveryPlan | undefined = plan;
+  const confirmed = await confirmFreshPlan(
+    monitor,
+    // The plan from the probe above first; a new probe if that one grew too old while the dialogs were open.
+    async () => chosenPlan ?? (await freshPlan(monitor, { candidateUuid, notInEmergency })),
+    (p) => {
+      chosenPlan = undefined;
+      return confirmPlan(p, 'Run Recovery', `Recover ${monitor.inventory.poolName} with ${p.candidate?.name ?? '?'} as the new master?`);
+    },
+  );
+  if (!confirmed) return undefined;
+  return executePlan(context, monitor, confirmed.plan, { ...confirmed.options, candidateUuid, notInEmergency }, `Guided Recovery of ${monitor.inventory.poolName}`);
 }

@@ -40,8 +40,9 @@ export class HostNode extends vscode.TreeItem {
   ) {
     super(status.member.name, vscode.TreeItemCollapsibleState.None);
     const verdict = parent.monitor.verdict;
-    this.role = hostRole(status, parent.monitor.inventory, lastKnown, verdict?.kind === 'healthy' ? verdict.masterUuid : undefined);
-    this.state = hostState(status);
+    const runningMaster = verdict?.kind === 'healthy' || verdict?.kind === 'recovered' ? verdict.masterUuid : undefined;
+    this.role = hostRole(status, parent.monitor.inventory, lastKnown, runningMaster);
+    this.state = hostState(status, parent.monitor.pendingTransition?.member.uuid === status.member.uuid);
     const look = hostLook(this.role, this.state, status.member.address);
     this.id = `host:${parent.monitor.inventory.poolUuid}:${status.member.uuid}`;
     this.description = look.description;

@@ -6,7 +6,7 @@
 import type { HostStatus, PoolInventory, PoolVerdict } from '../core/pool/model';
 
 export type HostRole = 'master' | 'slave' | 'broken' | 'unknown';
-export type HostState = 'online' | 'emergency' | 'unreachable' | 'xapi-down' | 'probing' | 'unknown';
+export type HostState = 'online' | 'emergency' | 'unreachable' | 'xapi-down' | 'probing' | 'transition-pending' | 'unknown';
 export type PoolState = PoolVerdict['kind'] | 'probing';
 
 export interface Look {
@@ -28,7 +28,9 @@ export function hostRole(status: HostStatus, inventory: PoolInventory, lastKnown
   return remembered ?? (status.health.kind === 'probing' || status.health.kind === 'unreachable' ? 'slave' : 'unknown');
 }
 
-export function hostState(status: HostStatus): HostState {
+/** `transitionPending`: this host was told to become master and the outcome is not known yet. */
+export function hostState(status: HostStatus, transitionPending = false): HostState {
+  if (transitionPending) return 'transition-pending';
   const health = status.health;
   switch (health.kind) {
     case 'probing':
@@ -59,6 +61,7 @@ const HOST_ICONS: Record<HostState, { icon: string; color: string | undefined }>
   unreachable: { icon: 'debug-disconnect', color: 'problemsErrorIcon.foreground' },
   'xapi-down': { icon: 'circle-slash', color: 'problemsErrorIcon.foreground' },
   probing: { icon: 'loading~spin', color: undefined },
+  'transition-pending': { icon: 'sync~spin', color: 'problemsWarningIcon.foreground' },
   unknown: { icon: 'question', color: 'disabledForeground' },
 };
 
@@ -68,6 +71,7 @@ const STATE_WORDS: Record<HostState, string | undefined> = {
   unreachable: 'unreachable',
   'xapi-down': 'xapi down',
   probing: 'probing…',
+  'transition-pending': 'transition pending',
   unknown: 'unknown state',
 };
 
@@ -81,6 +85,7 @@ const POOL_LOOKS: Record<PoolState, { words: string; icon: string; color: string
   healthy: { words: 'healthy', icon: 'pass', color: 'testing.iconPassed' },
   'master-unreachable': { words: 'master unreachable', icon: 'error', color: 'problemsErrorIcon.foreground' },
   emergency: { words: 'master lost, emergency mode', icon: 'warning', color: 'problemsWarningIcon.foreground' },
+  recovered: { words: 'recovered, stragglers pending', icon: 'warning', color: 'problemsWarningIcon.foreground' },
   'split-brain': { words: 'split-brain: two masters', icon: 'error', color: 'problemsErrorIcon.foreground' },
   ha: { words: 'HA is electing a master', icon: 'shield', color: 'problemsInfoIcon.foreground' },
   unknown: { words: 'unknown', icon: 'question', color: 'disabledForeground' },

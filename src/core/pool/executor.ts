@@ -1,7 +1,9 @@
+import { XeCommandError } from '../xe/errors';
 import { xeOperations, type SrSummary, type VmSummary, type XeRunner } from '../xe/operations';
 import type { HostRunner, XeCallRecord } from './hostAccess';
 import type { PoolInventory, PoolMember } from './model';
-import { blockingRefusals, type PlanOptions, type RecoveryPlan, type RecoveryStep } from './plan';
+import { blockingRefusals, planAgeRefusal, planRecovery, type PlanOptions, type PlanRefusal, type RecoveryPlan, type RecoveryStep } from './plan';
+import { judgePool } from './verdict';
 import { probeHost } from './prober';
 import type { HostProbeFacts } from './probe';
 
@@ -49,7 +51,11 @@ export interface DefaultSrCheck {
 }
 
 export interface RecoveryReport {
-  readonly outcome: 'succeeded' | 'failed' | 'cancelled' | 'refused';
+  /**
+   * `unknown`: a state-changing step ended uncleanly (timeout, lost connection, cancel, an answer that
+   * cannot be read): it may have taken effect on the host, or may still do so.
+   */
+  readonly outcome: 'succeeded' | 'failed' | 'cancelled' | 'refused' | 'unknown';
   readonly plan: RecoveryPlan;
   readonly newMaster: PoolMember | undefined;
   readonly steps: readonly StepRecord[];
@@ -57,6 +63,10 @@ export interface RecoveryReport {
   readonly stragglers: readonly PoolMember[];
   readonly defaultSr: DefaultSrCheck | undefined;
   readonly staleVms: readonly VmSummary[];
+  /** A host whose transition to master has an unknown outcome: it may be becoming master. */
+  readonly pendingMaster: PoolMember | undefined;
+  /** The old master still ran as master at the end (a forced recovery): the pool has two masters. */
+  readonly oldMasterStillMaster: boolean;
   /** What the admin must still do, in order. */
   readonly nextSteps: readonly string[];
 }
@@ -65,13 +75,50 @@ export type RecoveryEvent =
   | { readonly kind: 'step-started'; readonly step: RecoveryStep; readonly index: number; readonly total: number }
   | { readonly kind: 'output'; readonly step: RecoveryStep; readonly line: string }
   | { readonly kind: 'step-finished'; readonly record: StepRecord }
-  | { readonly kind: 'step-failed'; readonly record: StepRecord };
+  | { readonly kind: 'step-failed'; readonly record: StepRecord }
+  /** Cancel was asked for while the transition ran: it cannot be stopped once the host received it. */
+  | { readonly kind: 'cancel-refused'; readonly step: RecoveryStep; readonly reason: string };
+
+/** The steps that change a host: their unclean end leaves its state unknown. */
+const STATE_CHANGING_STEPS: ReadonlySet<RecoveryStep['kind']> = new Set(['disable-ha', 'restart-toolstack', 'transition-to-master', 'recover-slaves']);
+
+/**
+ * Whether a failed step's effect is known: xapi (or the xe client) answered with a failure it names and
+ * the command ended by itself. Anything else (our timeout, a lost connection, a cancel, an exit by a
+ * signal, an answer we cannot read, a lost connection between xe and xapi) may have taken effect.
+ */
+function failureIsClean(error: unknown): boolean {
+  if (!(error instanceof XeCommandError)) return false;
+  const exitCode = error.output.exitCode;
+  return exitCode !== null && exitCode < 128 && error.failure.code !== 'UNRECOGNISED' && error.failure.code !== 'CONNECTION_LOST';
+}
+
+/** The re-check right before a step found a reason not to run it; nothing was started. */
+export class RecheckRefusedError extends Error {
+  constructor(
+    readonly step: RecoveryStep,
+    readonly refusals: readonly PlanRefusal[],
+  ) {
+    super(`not started: the re-check before "${describeStep(step)}" found: ${refusals.map((r) => r.reason).join('; ')}`);
+    this.name = 'RecheckRefusedError';
+  }
+}
 
 export class RecoveryCancelledError extends Error {
   constructor() {
     super('recovery cancelled');
     this.name = 'RecoveryCancelledError';
   }
+}
+
+/** The outcome in words, first line of every report and notification. */
+export function describeOutcome(report: RecoveryReport): string {
+  const newMaster = report.newMaster ? `; new master ${report.newMaster.name} (${report.newMaster.address})` : '';
+  if (report.oldMasterStillMaster && report.plan.oldMaster) return `completed — ${report.plan.oldMaster.name} is STILL a running master (two masters)${newMaster}`;
+  if (report.outcome === 'unknown') {
+    return report.pendingMaster ? `outcome unknown: ${report.pendingMaster.name} may be becoming master — do not promote another host` : 'outcome unknown: a step did not end cleanly';
+  }
+  return `${report.outcome}${newMaster}`;
 }
 
 export function describeStep(step: RecoveryStep): string {
@@ -96,6 +143,7 @@ export function describeStep(step: RecoveryStep): string {
 
 interface StepContext {
   readonly log: (line: string) => void;
+  readonly cancelRefused: (reason: string) => void;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -110,6 +158,7 @@ export class RecoveryExecutor {
   private stragglers: PoolMember[] = [];
   private defaultSr: DefaultSrCheck | undefined;
   private staleVms: VmSummary[] = [];
+  private pendingMaster: PoolMember | undefined;
 
   constructor(
     private readonly runner: HostRunner,
@@ -119,12 +168,17 @@ export class RecoveryExecutor {
     this.timing = { ...DEFAULT_EXECUTOR_TIMING, ...timing };
   }
 
-  async run(plan: RecoveryPlan, options: PlanOptions & { signal?: AbortSignal; onEvent?: (event: RecoveryEvent) => void } = {}): Promise<RecoveryReport> {
+  async run(planned: RecoveryPlan, options: PlanOptions & { signal?: AbortSignal; onEvent?: (event: RecoveryEvent) => void } = {}): Promise<RecoveryReport> {
     const emit = options.onEvent ?? (() => undefined);
+    let plan = planned;
     const records: StepRecord[] = plan.steps.map((step) => ({ step, status: 'not-run', calls: [], detail: [] }));
+    const tooOld = planAgeRefusal(plan);
+    if (tooOld) return this.report('refused', { ...plan, refusals: [...plan.refusals, tooOld] }, records);
     if (blockingRefusals(plan, options).length) return this.report('refused', plan, records);
+    let recheckedForHa = false;
 
     let outcome: RecoveryReport['outcome'] = 'succeeded';
+    this.pendingMaster = undefined;
     for (const [index, step] of plan.steps.entries()) {
       if (options.signal?.aborted) {
         outcome = 'cancelled';
@@ -141,22 +195,90 @@ export class RecoveryExecutor {
           detail.push(line);
           emit({ kind: 'output', step, line });
         },
+        cancelRefused: (reason) => {
+          detail.push(`cancel refused: ${reason}`);
+          emit({ kind: 'cancel-refused', step, reason });
+        },
       };
       try {
+        // Right before a step that can make (or unblock) a master: the world may have changed since the plan.
+        if (step.kind === 'transition-to-master' || step.kind === 'recover-slaves' || (step.kind === 'disable-ha' && !recheckedForHa)) {
+          recheckedForHa ||= step.kind === 'disable-ha';
+          await this.recheck(step, plan, options, context);
+        }
+        // A cancel that came before the step's command was sent is a clean stop: nothing of this step ran.
+        if (options.signal?.aborted) throw new RecoveryCancelledError();
         await this.runStep(step, plan, context);
         records[index] = { step, status: 'done', startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, calls, detail };
         emit({ kind: 'step-finished', record: records[index] });
       } catch (error) {
         const cancelled = error instanceof RecoveryCancelledError || options.signal?.aborted === true;
+        const refused = error instanceof RecheckRefusedError;
+        const unknown = !refused && STATE_CHANGING_STEPS.has(step.kind) && !failureIsClean(error) && !(error instanceof RecoveryCancelledError);
+        if (unknown) await this.settleUnknown(step, context);
         records[index] = { step, status: 'failed', startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, calls, detail, error: (error as Error).message };
         emit({ kind: 'step-failed', record: records[index] });
-        outcome = cancelled ? 'cancelled' : 'failed';
+        outcome = refused ? 'refused' : unknown ? 'unknown' : cancelled ? 'cancelled' : 'failed';
+        if (refused) plan = { ...plan, refusals: [...plan.refusals, ...error.refusals] };
         break;
       } finally {
         stopListening();
       }
     }
-    return this.report(outcome, plan, records);
+    const oldMasterStillMaster = await this.oldMasterStillRunsAsMaster(plan, records, options);
+    return this.report(outcome, plan, records, oldMasterStillMaster);
+  }
+
+  /**
+   * Probes every member again and re-evaluates the refusals with the plan's own choices. A forceable refusal
+   * passes only if the admin overrode exactly it when confirming; a new one (or any non-forceable one) stops the
+   * recovery before the step. Recover Slaves needs its host to be the one running master.
+   */
+  private async recheck(step: RecoveryStep, plan: RecoveryPlan, options: PlanOptions, context: StepContext): Promise<void> {
+    const statuses = await Promise.all(this.inventory.members.map((member) => probeHost(this.runner, member, { commandTimeoutMs: this.timing.commandTimeoutMs, signal: context.signal })));
+    if (context.signal?.aborted) throw new RecoveryCancelledError();
+    const refusals: PlanRefusal[] = [];
+    if (step.kind === 'recover-slaves') {
+      for (const s of statuses) {
+        const facts = s.health.kind === 'probed' ? s.health.facts : undefined;
+        const runsAsMaster = facts?.role?.role === 'master' && facts.xapi === 'running';
+        if (s.member.uuid === step.host.uuid && !runsAsMaster) refusals.push({ reason: `${step.host.name} is not a running master now (pool-recover-slaves must run on the master)`, forceable: false });
+        // A forced recovery went past "the old master may be alive": it being master is what the admin accepted.
+        const acceptedOldMaster = options.force === true && s.member.uuid === plan.oldMaster?.uuid && plan.refusals.some((r) => r.forceable);
+        if (s.member.uuid !== step.host.uuid && runsAsMaster && !acceptedOldMaster) refusals.push({ reason: `${s.member.name} also runs as master (split-brain): recover-slaves on ${step.host.name} would make it a slave and drop its database. Decide which master holds the newer state first (Demote Old Master)`, forceable: false });
+      }
+      if (options.pendingMaster && options.pendingMaster.uuid !== step.host.uuid) refusals.push({ reason: `${options.pendingMaster.name} may be becoming master (transition with an unknown outcome)`, forceable: false });
+    } else {
+      const fresh = planRecovery(this.inventory, judgePool(this.inventory, statuses), statuses, { candidateUuid: plan.candidate?.uuid, pendingMaster: options.pendingMaster });
+      const accepted = new Set(options.force ? plan.refusals.filter((r) => r.forceable).map((r) => r.reason) : []);
+      refusals.push(...fresh.refusals.filter((r) => !accepted.has(r.reason)));
+    }
+    if (refusals.length) throw new RecheckRefusedError(step, refusals);
+    context.log(`re-checked every member before "${describeStep(step)}": nothing changed that stops it`);
+  }
+
+  /**
+   * After an unclean end of a state-changing step: one look at the host, said in the report. A transition
+   * with an unknown outcome keeps its host as the pending master whatever the look says: xapi restarts
+   * into the new role after its fuse, seconds after it answered (or did not).
+   */
+  private async settleUnknown(step: RecoveryStep, context: StepContext): Promise<void> {
+    if (step.kind === 'transition-to-master') this.pendingMaster = step.host;
+    const status = await probeHost(this.runner, step.host, { commandTimeoutMs: this.timing.commandTimeoutMs });
+    const facts = status.health.kind === 'probed' ? status.health.facts : undefined;
+    const now = facts?.role ? (facts.role.role === 'slave' ? `slave of ${facts.role.masterAddress}` : facts.role.role) : 'not known';
+    context.log(`outcome unknown: ${step.host.name} did not answer cleanly; its pool.conf says ${now} now (xapi ${facts?.xapi ?? status.health.kind})`);
+  }
+
+  /**
+   * A forced recovery ran although the old master answered: if it still runs as master at the end, the pool
+   * has two masters, and the report must say so rather than "succeeded".
+   */
+  private async oldMasterStillRunsAsMaster(plan: RecoveryPlan, records: readonly StepRecord[], options: PlanOptions): Promise<boolean> {
+    if (!plan.oldMaster || !records.some((r) => r.step.kind === 'transition-to-master' && r.status !== 'not-run')) return false;
+    if (!options.force && !plan.refusals.some((r) => r.forceable)) return false;
+    const status = await probeHost(this.runner, plan.oldMaster, { commandTimeoutMs: this.timing.commandTimeoutMs });
+    return status.health.kind === 'probed' && status.health.facts.role?.role === 'master' && status.health.facts.xapi === 'running';
   }
 
   private async runStep(step: RecoveryStep, plan: RecoveryPlan, context: StepContext): Promise<void> {
@@ -173,7 +295,13 @@ export class RecoveryExecutor {
         await this.waitFor(step.host, this.timing.toolstackTimeoutMs, context, (f) => f.xapi === 'running' && f.emergency === true, 'to come back in emergency mode');
         return context.log(`${step.host.name} is in emergency mode`);
       case 'transition-to-master': {
-        const notice = await xeOperations.emergencyTransitionToMaster(run);
+        // Not cancellable: once xapi has the call it lights its fuse, and the host becomes master seconds later
+        // whatever we do to the command. A cancel asked for now takes effect after it.
+        const refuseCancel = () =>
+          context.cancelRefused(`${step.host.name} has received pool-emergency-transition-to-master; it cannot be stopped, the recovery stops after this step`);
+        context.signal?.addEventListener('abort', refuseCancel, { once: true });
+        const uncancellable = this.runner.xe(step.host.address, { timeoutMs: this.timing.commandTimeoutMs });
+        const notice = await xeOperations.emergencyTransitionToMaster(uncancellable).finally(() => context.signal?.removeEventListener('abort', refuseCancel));
         if (notice.kind !== 'transition-to-master') throw new Error(`${step.host.name} answered "${notice.kind}" instead of starting the transition`);
         return context.log(`Host agent will restart and transition to master in ${notice.delaySeconds} seconds`);
       }
@@ -278,15 +406,20 @@ export class RecoveryExecutor {
 
   private sleep(ms: number, context: StepContext): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      context.signal?.addEventListener('abort', () => {
+      // The listener goes with the sleep: a recovery polls hundreds of times on one signal.
+      const onAbort = () => {
         clearTimeout(timer);
         reject(new RecoveryCancelledError());
-      }, { once: true });
+      };
+      const timer = setTimeout(() => {
+        context.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      context.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  private report(outcome: RecoveryReport['outcome'], plan: RecoveryPlan, steps: StepRecord[]): RecoveryReport {
+  private report(outcome: RecoveryReport['outcome'], plan: RecoveryPlan, steps: StepRecord[], oldMasterStillMaster = false): RecoveryReport {
     const transitioned = steps.some((s) => s.step.kind === 'transition-to-master' && s.status === 'done');
     const recoveredSlaves = this.inventory.members.filter((m) => this.recovered.has(m.uuid));
     return {
@@ -298,16 +431,39 @@ export class RecoveryExecutor {
       stragglers: this.stragglers,
       defaultSr: this.defaultSr,
       staleVms: this.staleVms,
-      nextSteps: nextSteps(outcome, plan, steps, this.stragglers, this.defaultSr, this.staleVms),
+      pendingMaster: this.pendingMaster,
+      oldMasterStillMaster,
+      nextSteps: nextSteps(outcome, plan, steps, { stragglers: this.stragglers, defaultSr: this.defaultSr, staleVms: this.staleVms, pendingMaster: this.pendingMaster, oldMasterStillMaster }),
     };
   }
 }
 
-function nextSteps(outcome: RecoveryReport['outcome'], plan: RecoveryPlan, steps: readonly StepRecord[], stragglers: readonly PoolMember[], defaultSr: DefaultSrCheck | undefined, staleVms: readonly VmSummary[]): string[] {
+function nextSteps(
+  outcome: RecoveryReport['outcome'],
+  plan: RecoveryPlan,
+  steps: readonly StepRecord[],
+  found: Pick<RecoveryReport, 'stragglers' | 'defaultSr' | 'staleVms' | 'pendingMaster' | 'oldMasterStillMaster'>,
+): string[] {
+  const { stragglers, defaultSr, staleVms, pendingMaster } = found;
   const result: string[] = [];
   const done = (kind: RecoveryStep['kind']) => steps.some((s) => s.step.kind === kind && s.status === 'done');
+  if (found.oldMasterStillMaster && plan.oldMaster) {
+    result.push(
+      `${plan.oldMaster.name} is STILL a running master (two masters): demote it first (Demote Old Master, or xe pool-emergency-reset-master ` +
+        `master-address=${plan.candidate?.address ?? '<new master>'} on it), before anything else writes to the pool.`,
+    );
+  }
+  if (pendingMaster) {
+    result.push(
+      `Outcome unknown: ${pendingMaster.name} may be becoming master — do not promote another host. Wait until it answers as master ` +
+        `(refresh it), then run "Recover Slaves" on it.`,
+    );
+  } else if (outcome === 'unknown') {
+    const failed = steps.find((s) => s.status === 'failed');
+    if (failed) result.push(`Outcome unknown: "${describeStep(failed.step)}" did not end cleanly; refresh the pool and check ${failed.step.host.name} before going on.`);
+  }
   if (outcome === 'refused') result.push(...blockingRefusals(plan).map((r) => `Resolve first: ${r.reason}.`));
-  if (done('transition-to-master') && !done('recover-slaves') && plan.candidate) {
+  if (done('transition-to-master') && !done('recover-slaves') && plan.candidate && !pendingMaster) {
     result.push(`${plan.candidate.name} was told to become master, but the slaves were not recovered yet: once it answers as master, run "Recover Slaves" on it.`);
   }
   if (stragglers.length) result.push(`Run "Recover Slaves" again once these hosts are reachable: ${stragglers.map((m) => m.name).join(', ')}.`);

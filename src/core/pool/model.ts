@@ -48,6 +48,8 @@ export interface HostStatus {
 /** Our conclusion about a pool, with the observations that led to it, in words an admin reads. */
 export type PoolVerdict =
   | { readonly kind: 'healthy'; readonly masterUuid: string; readonly evidence: readonly string[] }
+  /** A (new) master runs; some members still point at another (the dead) master or are in emergency mode. */
+  | { readonly kind: 'recovered'; readonly masterUuid: string; readonly stragglerUuids: readonly string[]; readonly evidence: readonly string[] }
   | { readonly kind: 'master-unreachable'; readonly masterAddress: string | undefined; readonly evidence: readonly string[] }
   | {
       readonly kind: 'emergency';

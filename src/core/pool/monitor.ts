@@ -1,7 +1,19 @@
 import type { HostRunner } from './hostAccess';
-import type { HostStatus, PoolInventory, PoolVerdict } from './model';
+import type { HostStatus, PoolInventory, PoolMember, PoolVerdict } from './model';
 import { probeHost, type ProbeOptions } from './prober';
 import { judgePool } from './verdict';
+
+/** A transition to master whose outcome is unknown (the call ended uncleanly): the host may be becoming master. */
+export interface PendingTransition {
+  readonly member: PoolMember;
+  readonly since: number;
+}
+
+/**
+ * How long an unknown transition can still take effect: xapi's fuse (10 s) and its restart as master, with room
+ * for a slow start-up. A host still not master after this, with its xapi running, did not take the call.
+ */
+export const PENDING_TRANSITION_MS = 180_000;
 
 /**
  * The live picture of one pool: its remembered members, the latest probe of each, and the
@@ -15,6 +27,7 @@ export class PoolMonitor {
   private readonly listeners: ((hostUuid: string | undefined) => void)[] = [];
   private currentVerdict: PoolVerdict | undefined;
   private inFlight = 0;
+  private pending: PendingTransition | undefined;
 
   constructor(
     readonly runner: HostRunner,
@@ -32,6 +45,24 @@ export class PoolMonitor {
 
   get refreshing(): boolean {
     return this.inFlight > 0;
+  }
+
+  /** The host that may be becoming master after a transition with an unknown outcome, until a probe settles it. */
+  get pendingTransition(): PendingTransition | undefined {
+    return this.pending;
+  }
+
+  markTransitionPending(member: PoolMember, since = Date.now()): void {
+    this.pending = { member, since };
+    this.emit(member.uuid);
+  }
+
+  /** Settled once the host runs as master, or runs (as anything else) after the transition could have happened. */
+  private settlePending(status: HostStatus): void {
+    if (!this.pending || status.member.uuid !== this.pending.member.uuid || status.health.kind !== 'probed') return;
+    const facts = status.health.facts;
+    const master = facts.role?.role === 'master' && facts.xapi === 'running';
+    if (master || (facts.xapi === 'running' && Date.now() - this.pending.since > PENDING_TRANSITION_MS)) this.pending = undefined;
   }
 
   status(hostUuid: string): HostStatus | undefined {
@@ -83,6 +114,7 @@ export class PoolMonitor {
           const status = await probeHost(this.runner, member, this.probeOptions());
           this.statuses.set(member.uuid, status);
           if (status.health.kind === 'probed') this.lastProbed.set(member.uuid, status);
+          this.settlePending(status);
           this.emit(member.uuid);
         }),
       );

@@ -23,6 +23,8 @@ export interface PlanRefusal {
 }
 
 export interface RecoveryPlan {
+  /** When the probe it is built on was made (its oldest host, ms since the epoch): an old plan is not run (MAX_PLAN_AGE_MS). */
+  readonly createdAt: number;
   readonly poolUuid: string;
   readonly poolName: string;
   readonly verdict: PoolVerdict['kind'];
@@ -49,6 +51,18 @@ export interface PlanOptions {
   readonly notInEmergency?: 'restart-toolstack' | 'transition-directly';
   /** Override forceable refusals (e.g. the master still answers). */
   readonly force?: boolean;
+  /** A host whose transition to master has an unknown outcome: no other host may be promoted meanwhile. */
+  readonly pendingMaster?: PoolMember;
+}
+
+/** A plan older than this is refused and rebuilt: what it was built on may have changed while a dialog was open. */
+export const MAX_PLAN_AGE_MS = 60_000;
+
+/** The refusal for a plan that is too old to act on, if it is. */
+export function planAgeRefusal(plan: RecoveryPlan, now = Date.now()): PlanRefusal | undefined {
+  const age = now - plan.createdAt;
+  if (age <= MAX_PLAN_AGE_MS) return undefined;
+  return { reason: `the plan was made ${Math.round(age / 1000)} s ago, from a probe that may no longer hold: probe again and confirm the fresh plan`, forceable: false };
 }
 
 interface Survivor {
@@ -147,6 +161,13 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
   if (options.candidateUuid && !chosen) refusals.push({ reason: 'the chosen host is not a reachable survivor with xapi running', forceable: false });
   if (!chosen && !options.candidateUuid) refusals.push({ reason: 'no surviving member answers over SSH with xapi running', forceable: false });
   refusals.push(...runningMasterRefusals(alive, chosen, oldMaster));
+  const pending = options.pendingMaster;
+  if (pending && pending.uuid !== chosen?.member.uuid) {
+    refusals.push({
+      reason: `${pending.name} may be becoming master (its transition had an unknown outcome): promoting ${chosen?.member.name ?? 'another host'} could make a second master. Wait until ${pending.name} answers as master and run Recover Slaves on it`,
+      forceable: false,
+    });
+  }
 
   const steps: RecoveryStep[] = [];
   if (chosen) {
@@ -174,6 +195,8 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
   if (leftOut.length) notes.push(`Left as they are (not reachable with xapi running): ${leftOut.map((m) => m.name).join(', ')}. Run recover-slaves again once they are back.`);
 
   return {
+    // As old as its oldest probe: a plan built later from the same probe is no fresher.
+    createdAt: Math.min(Date.now(), ...statuses.map((s) => (s.probedAt ? Date.parse(s.probedAt) : Date.now()))),
     poolUuid: inventory.poolUuid,
     poolName: inventory.poolName,
     verdict: verdict.kind,

@@ -56,6 +56,16 @@ export function judgePool(inventory: PoolInventory, statuses: readonly HostStatu
   }
 
   const slaves = probed.filter((h) => h.facts.role?.role === 'slave');
+  const runningMaster = claimedMasters.find((h) => h.facts.xapi === 'running');
+  if (runningMaster) {
+    // One master runs (e.g. promoted by a recovery); hosts still pointing at another one, or stuck in emergency
+    // mode, are stragglers that Recover Slaves on it brings back. The pool is not healthy until they follow.
+    const address = runningMaster.status.member.address;
+    const stragglers = slaves.filter((h) => (h.facts.role?.role === 'slave' && h.facts.role.masterAddress !== address) || h.facts.emergency === true);
+    if (stragglers.length > 0 && slaves.some((h) => h.facts.role?.role === 'slave' && h.facts.role.masterAddress !== address)) {
+      return { kind: 'recovered', masterUuid: runningMaster.status.member.uuid, stragglerUuids: stragglers.map((h) => h.status.member.uuid), evidence };
+    }
+  }
   const inventoryMaster = inventory.members.find((m) => m.uuid === inventory.masterUuid);
   const masterAddress = pointedMasterAddress(slaves) ?? claimedMasters[0]?.status.member.address ?? inventoryMaster?.address;
   const masterStatus = statuses.find((s) => s.member.address === masterAddress);

@@ -34,6 +34,9 @@ describe('tree presentation', () => {
     assert.equal(hostState({ member, health: { kind: 'unreachable', failure: 'timeout', message: 'x' } }), 'unreachable');
     assert.equal(hostState({ member, health: { kind: 'probing' } }), 'probing');
     assert.equal(hostState({ member, health: { kind: 'invalid', message: 'garbage' } }), 'unknown');
+    // told to become master with an unknown outcome: that wins over whatever the last probe said (issue 11)
+    assert.equal(hostState(probed({}), true), 'transition-pending');
+    assert.equal(hostLook('slave', 'transition-pending', member.address).description, 'slave, transition pending · 127.77.0.1');
   });
 
   it('keeps showing a dead master as the master (last known role, else the inventory)', () => {
@@ -46,7 +49,7 @@ describe('tree presentation', () => {
   });
 
   it('gives each state a distinct codicon and a theme colour, never a hex colour', () => {
-    const states: HostState[] = ['online', 'emergency', 'unreachable', 'xapi-down', 'probing', 'unknown'];
+    const states: HostState[] = ['online', 'emergency', 'unreachable', 'xapi-down', 'probing', 'transition-pending', 'unknown'];
     const icons = states.map((s) => hostLook('slave', s, member.address).icon);
     assert.equal(new Set(icons).size, states.length, icons.join(','));
     assert.notEqual(hostLook('master', 'online', member.address).icon, hostLook('slave', 'online', member.address).icon);
@@ -58,6 +61,7 @@ describe('tree presentation', () => {
     assert.equal(hostLook('master', 'unreachable', '127.77.0.1').description, 'master, unreachable · 127.77.0.1');
     assert.equal(poolLook({ kind: 'emergency', masterAddress: undefined, model: 'code', evidence: [] }).description, 'master lost, emergency mode');
     assert.equal(poolLook(undefined).description, 'probing…');
+    assert.equal(poolLook({ kind: 'recovered', masterUuid: 'm', stragglerUuids: ['s'], evidence: [] }).description, 'recovered, stragglers pending');
   });
 
   it('lists the tooltip facts: UUID, address, role, master pointed to, emergency flag, last error', () => {

@@ -36,6 +36,18 @@ describe('pool verdict', () => {
     assert.deepEqual(verdict.kind === 'emergency' && verdict.model, 'code');
   });
 
+  it('recovered, stragglers pending: a new master runs, a member still points at the dead one (issue 11)', () => {
+    const verdict = judgePool(inventory, [dead(m1), probed(m2, master), probed(m3, slave({ masterPortOpen: false }))]);
+    assert.equal(verdict.kind, 'recovered');
+    assert.ok(verdict.kind === 'recovered' && verdict.masterUuid === m2.uuid);
+    assert.deepEqual(verdict.kind === 'recovered' && verdict.stragglerUuids, [m3.uuid]);
+  });
+
+  it('a new master whose every slave follows it is healthy, not "recovered"', () => {
+    const follower = slave({ role: { role: 'slave', masterAddress: m2.address } });
+    assert.equal(judgePool(inventory, [dead(m1), probed(m2, master), probed(m3, follower)]).kind, 'healthy');
+  });
+
   it('split-brain: two hosts claim to be master', () => {
     const verdict = judgePool(inventory, [probed(m1, master), probed(m2, master), probed(m3, slave())]);
     assert.equal(verdict.kind, 'split-brain');
