@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { PoolMonitor } from '../core/pool/monitor';
 import type { PoolMember } from '../core/pool/model';
+import { breakPoolLock, defaultLockOwner, PoolLockHeldError, withPoolLock } from '../core/pool/poolLock';
 import type { CallRecorder } from '../audit';
 import type { PoolRegistry } from '../poolRegistry';
 import { HostNode, PoolNode, type XenNode } from '../tree/nodes';
@@ -68,4 +69,43 @@ export function reachableMaster(monitor: PoolMonitor): PoolMember {
   const master = masters[0];
   if (!master) throw new Error(`${monitor.inventory.poolName} has no reachable master with xapi running. Refresh, or recover the pool with "Guided Recovery".`);
   return master.member;
+}
+
+/** How other clients see us in the pool lock: user, machine, and which VS Code window. */
+export function lockOwner(): string {
+  return defaultLockOwner(`${vscode.env.appName}, window ${vscode.env.sessionId.slice(0, 8)}`);
+}
+
+/** Members that answered their last probe: the hosts an action may touch and lock. */
+export function answeringMembers(monitor: PoolMonitor): PoolMember[] {
+  return monitor.allStatuses().flatMap((s) => (s.health.kind === 'probed' ? [s.member] : []));
+}
+
+/**
+ * Runs `work` under both locks: the window's own (one operation per pool here) and the pool's lock on its hosts
+ * (one client at a time). A stale pool lock may be broken after a modal confirmation naming its holder.
+ */
+export async function withPoolLocks<T>(context: CommandContext, monitor: PoolMonitor, operation: string, work: () => Promise<T>): Promise<T> {
+  return context.registry.locks.withLock(monitor.inventory, operation, async () => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await withPoolLock(monitor.runner, monitor.inventory, answeringMembers(monitor), operation, lockOwner(), work);
+      } catch (error) {
+        if (!(error instanceof PoolLockHeldError) || !(await offerToBreak(monitor, error)) || attempt > 0) throw error;
+      }
+    }
+  });
+}
+
+/** Asks whether to break a stale lock; breaks it (only if it is still the one shown) and says so. */
+export async function offerToBreak(monitor: PoolMonitor, error: PoolLockHeldError): Promise<boolean> {
+  if (!error.stale || !error.holder) return false;
+  const confirmed = await ui.current.confirm(
+    `Break the stale lock on ${monitor.inventory.poolName}?`,
+    `${error.message}. Break it only when you know that client has stopped (closed window, crashed machine): two clients acting on one pool is how two masters happen.`,
+    'Break Lock',
+  );
+  if (!confirmed) return false;
+  await breakPoolLock(monitor.runner, monitor.inventory.poolUuid, error.host, error.holder);
+  return true;
 }

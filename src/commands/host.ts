@@ -3,8 +3,8 @@ import { xeOperations } from '../core/xe/operations';
 import { parseUserXeCommand } from '../core/xe/userCommand';
 import type { XenNode } from '../tree/nodes';
 import { ui } from '../ui';
-import { orCancel, resolveHost, type CommandContext } from './context';
-import { confirmFreshPlan, confirmPlan, executePlan, freshPlan, onlySteps } from './recovery';
+import { answeringMembers, orCancel, resolveHost, withPoolLocks, type CommandContext } from './context';
+import { confirmFreshPlan, confirmPlan, executePlan, freshPlan, onlySteps, waitForHaFirst } from './recovery';
 
 export async function refreshHost(context: CommandContext, node?: XenNode): Promise<void> {
   const { monitor, member } = await resolveHost(context, node, 'Refresh which host?');
@@ -22,9 +22,13 @@ export async function checkEmergencyMode(context: CommandContext, node?: XenNode
 /** pool-emergency-transition-to-master on one host, after the engine's pre-checks and a modal confirmation. */
 export async function promoteToMaster(context: CommandContext, node?: XenNode): Promise<void> {
   const { monitor, member } = await resolveHost(context, node, 'Promote which host to master?');
+  const promotion = { candidateUuid: member.uuid, notInEmergency: 'transition-directly' } as const;
+  const ha = await waitForHaFirst(context, monitor, await freshPlan(monitor, promotion), promotion);
+  if (ha.done) return;
+  const haElectionWaited = ha.plan !== undefined;
   const confirmed = await confirmFreshPlan(
     monitor,
-    async () => onlySteps(await freshPlan(monitor, { candidateUuid: member.uuid, notInEmergency: 'transition-directly' }), ['disable-ha', 'transition-to-master', 'wait-for-master', 'check-default-sr']),
+    async () => onlySteps(await freshPlan(monitor, { ...promotion, haElectionWaited }), ['disable-ha', 'transition-to-master', 'wait-for-master', 'check-default-sr']),
     (plan) =>
       confirmPlan(
         plan,
@@ -54,6 +58,7 @@ export async function recoverSlaves(context: CommandContext, node?: XenNode): Pr
     candidate: member,
     candidateReasons: [],
     oldMaster: undefined,
+    verified: answeringMembers(monitor),
     leftOut: [],
     refusals: [],
     notes: [],
@@ -76,9 +81,12 @@ export async function restartToolstack(context: CommandContext, node?: XenNode):
     'Restart Toolstack',
   );
   if (!confirmed) return;
-  await context.registry.locks.withLock(monitor.inventory, `Restart toolstack on ${member.name}`, () =>
-    monitor.runner.restartToolstack(member.address, { timeoutMs: 120_000 }),
-  );
+  await withPoolLocks(context, monitor, `Restart toolstack on ${member.name}`, async () => {
+    // Re-checked under the lock: the host must still answer (no action on a host we could not verify).
+    await monitor.refresh([member.uuid]);
+    if (monitor.status(member.uuid)?.health.kind !== 'probed') throw new Error(`${member.name} does not answer now; nothing was run.`);
+    await monitor.runner.restartToolstack(member.address, { timeoutMs: 120_000 });
+  });
   void vscode.window.showInformationMessage(`Toolstack of ${member.name} restarted.`);
   await monitor.refresh([member.uuid]);
 }
@@ -110,11 +118,20 @@ export async function runXeCommand(context: CommandContext, node?: XenNode): Pro
     }),
   );
   const command = parseUserXeCommand(text);
-  if (command.changesState && !(await ui.current.confirm(`Run "${command.display}" on ${member.name}?`, 'This command may change the pool.', 'Run'))) return;
-  const status = monitor.status(member.uuid);
-  if (command.forwarding === 'forwarded' && status?.health.kind === 'probed' && status.health.facts.role?.role === 'slave' && status.health.facts.masterPortOpen === false) {
-    context.log.warn(`[xe] ${member.name} cannot reach its master: "${command.subcommand}" is forwarded to the master and will hang until the command timeout.`);
+  if (command.subcommand === 'pool-emergency-transition-to-master') {
+    throw new Error(`Use "Promote to Master" on ${member.name}: it checks first that no other host is or may be master, which a typed command cannot.`);
   }
-  const result = await monitor.runner.xe(member.address)(command);
+  if (command.changesState && !(await ui.current.confirm(`Run "${command.display}" on ${member.name}?`, 'This command may change the pool.', 'Run'))) return;
+  const run = async () => {
+    // Probed again right before it runs (a read-only command needs no lock, a state-changing one gets it).
+    await monitor.refresh([member.uuid]);
+    const status = monitor.status(member.uuid);
+    if (command.changesState && status?.health.kind !== 'probed') throw new Error(`${member.name} does not answer now; "${command.display}" was not run.`);
+    if (command.forwarding === 'forwarded' && status?.health.kind === 'probed' && status.health.facts.role?.role === 'slave' && status.health.facts.masterPortOpen === false) {
+      context.log.warn(`[xe] ${member.name} cannot reach its master: "${command.subcommand}" is forwarded to the master and will hang until the command timeout.`);
+    }
+    return monitor.runner.xe(member.address)(command);
+  };
+  const result = command.changesState ? await withPoolLocks(context, monitor, `xe ${command.subcommand} on ${member.name}`, run) : await run();
   await context.documents.open(`${member.name}-${command.subcommand}`, `# ${command.display}   (on ${member.name}, exit ${result.exitCode})\n\n${result.stdout}${result.stderr ? `\n# stderr:\n${result.stderr}` : ''}`);
 }

@@ -4,7 +4,7 @@ import type { PoolMonitor } from '../core/pool/monitor';
 import { blockingRefusals, planAgeRefusal, planRecovery, type PlanOptions, type RecoveryPlan, type RecoveryStep } from '../core/pool/plan';
 import type { XenNode } from '../tree/nodes';
 import { ui } from '../ui';
-import { orCancel, resolvePool, type CommandContext } from './context';
+import { lockOwner, offerToBreak, orCancel, resolvePool, type CommandContext } from './context';
 
 /** Probes every member now (a plan is only as good as its probe) and plans. */
 export async function freshPlan(monitor: PoolMonitor, options: PlanOptions): Promise<RecoveryPlan> {
@@ -62,17 +62,36 @@ export function reportText(report: RecoveryReport): string {
  * and the final report, and tells the user the outcome with the next steps.
  */
 export async function executePlan(context: CommandContext, monitor: PoolMonitor, plan: RecoveryPlan, options: PlanOptions, title: string): Promise<RecoveryReport> {
-  const report = await context.registry.locks.withLock(monitor.inventory, title, async () =>
+  const first = await runPlan(context, monitor, plan, options, title);
+  // Another client's lock that expired: offered to break, then the plan runs once more (re-checked as always).
+  const report = first.lockConflict && (await offerToBreak(monitor, first.lockConflict)) ? await runPlan(context, monitor, plan, options, title) : first;
+  if (report.pendingMaster) monitor.markTransitionPending(report.pendingMaster);
+  context.log.info(`[recovery] ${title}\n${reportText(report)}`);
+  void monitor.refresh();
+  const clean = report.outcome === 'succeeded' && !report.oldMasterStillMaster;
+  const summary = clean ? `${title}: done.` : `${title}: ${describeOutcome(report)}.`;
+  const next = report.nextSteps[0] ? ` Next: ${report.nextSteps[0]}` : '';
+  const show = clean ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+  void show(`${summary}${next}`, 'Show Log').then((choice) => choice && context.log.show(true));
+  return report;
+}
+
+/** One run under the window's lock, with a cancellable progress notification; every step in the log. */
+function runPlan(context: CommandContext, monitor: PoolMonitor, plan: RecoveryPlan, options: PlanOptions, title: string): Promise<RecoveryReport> {
+  return context.registry.locks.withLock(monitor.inventory, title, async () =>
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
       const controller = new AbortController();
       const cancellation = token.onCancellationRequested(() => controller.abort());
       try {
         return await new RecoveryExecutor(monitor.runner, monitor.inventory).run(plan, {
           ...options,
+          lockOwner: lockOwner(),
           pendingMaster: monitor.pendingTransition?.member,
           signal: controller.signal,
           onEvent: (event) => {
-            if (event.kind === 'step-started') {
+            if (event.kind === 'countdown') {
+              progress.report({ message: `waiting for ${event.what}: at most ${event.secondsLeft} s more` });
+            } else if (event.kind === 'step-started') {
               progress.report({ message: `${event.index + 1}/${event.total}: ${describeStep(event.step)}`, increment: 100 / event.total });
               context.log.info(`[recovery] step ${event.index + 1}/${event.total}: ${describeStep(event.step)}`);
             } else if (event.kind === 'output') {
@@ -90,15 +109,30 @@ export async function executePlan(context: CommandContext, monitor: PoolMonitor,
       }
     }),
   );
-  if (report.pendingMaster) monitor.markTransitionPending(report.pendingMaster);
-  context.log.info(`[recovery] ${title}\n${reportText(report)}`);
-  void monitor.refresh();
-  const clean = report.outcome === 'succeeded' && !report.oldMasterStillMaster;
-  const summary = clean ? `${title}: done.` : `${title}: ${describeOutcome(report)}.`;
-  const next = report.nextSteps[0] ? ` Next: ${report.nextSteps[0]}` : '';
-  const show = clean ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
-  void show(`${summary}${next}`, 'Show Log').then((choice) => choice && context.log.show(true));
-  return report;
+}
+
+/**
+ * In an HA pool whose master is lost, HA's own election comes first: the plan is then the wait alone, run here
+ * with a countdown. `done` when HA elected a master (or the wait ended otherwise); else `plan` is the manual path
+ * from a fresh probe, once the admin agreed to it.
+ */
+export async function waitForHaFirst(
+  context: CommandContext,
+  monitor: PoolMonitor,
+  plan: RecoveryPlan,
+  options: PlanOptions = {},
+): Promise<{ done: true; report: RecoveryReport } | { done: false; plan?: RecoveryPlan }> {
+  if (!plan.steps.some((s) => s.kind === 'wait-for-ha')) return { done: false };
+  const pool = monitor.inventory.poolName;
+  const report = await executePlan(context, monitor, onlySteps(plan, ['wait-for-ha']), {}, `Waiting for HA to elect a master of ${pool}`);
+  if (report.haElected || report.outcome !== 'failed') return { done: true, report };
+  const byHand = await ui.current.confirm(
+    `HA elected no new master for ${pool}. Recover by hand?`,
+    'The manual path disables HA on every survivor (host-emergency-ha-disable --force), then promotes the host you choose, as the XCP-ng HA guide describes.',
+    'Recover by Hand',
+  );
+  if (!byHand) return { done: true, report };
+  return { done: false, plan: await freshPlan(monitor, { ...options, haElectionWaited: true }) };
 }
 
 /** Keeps only the steps of these kinds, for the single-step commands (Promote, Recover Slaves). */
@@ -117,7 +151,11 @@ export async function confirmPlan(plan: RecoveryPlan, action: string, question: 
 
 export async function guidedRecovery(context: CommandContext, node?: XenNode): Promise<RecoveryReport | undefined> {
   const monitor = await resolvePool(context, node);
-  const first = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Probing every member of ${monitor.inventory.poolName}…` }, () => freshPlan(monitor, {}));
+  let first = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Probing every member of ${monitor.inventory.poolName}…` }, () => freshPlan(monitor, {}));
+  const ha = await waitForHaFirst(context, monitor, first);
+  if (ha.done) return ha.report;
+  first = ha.plan ?? first;
+  const haElectionWaited = ha.plan !== undefined;
   context.log.info(`[recovery] plan for ${monitor.inventory.poolName}:\n${planText(first)}`);
   const hardBlock = blockingRefusals(first, { force: true });
   if (hardBlock.length) {
@@ -139,7 +177,7 @@ export async function guidedRecovery(context: CommandContext, node?: XenNode): P
       { title: `Guided Recovery of ${monitor.inventory.poolName}: new master`, placeHolder: 'The recommended host is first' },
     ),
   );
-  let plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid, pendingMaster: monitor.pendingTransition?.member });
+  let plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid, haElectionWaited, pendingMaster: monitor.pendingTransition?.member });
   let notInEmergency: PlanOptions['notInEmergency'];
   if (plan.steps.some((s) => s.kind === 'restart-toolstack')) {
     notInEmergency = orCancel(
@@ -151,18 +189,18 @@ export async function guidedRecovery(context: CommandContext, node?: XenNode): P
         { title: `${plan.candidate?.name ?? 'The new master'} is not in emergency mode` },
       ),
     );
-    plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid, notInEmergency, pendingMaster: monitor.pendingTransition?.member });
+    plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses(), { candidateUuid, notInEmergency, haElectionWaited, pendingMaster: monitor.pendingTransition?.member });
   }
   let chosenPlan: RecoveryPlan | undefined = plan;
   const confirmed = await confirmFreshPlan(
     monitor,
     // The plan from the probe above first; a new probe if that one grew too old while the dialogs were open.
-    async () => chosenPlan ?? (await freshPlan(monitor, { candidateUuid, notInEmergency })),
+    async () => chosenPlan ?? (await freshPlan(monitor, { candidateUuid, notInEmergency, haElectionWaited })),
     (p) => {
       chosenPlan = undefined;
       return confirmPlan(p, 'Run Recovery', `Recover ${monitor.inventory.poolName} with ${p.candidate?.name ?? '?'} as the new master?`);
     },
   );
   if (!confirmed) return undefined;
-  return executePlan(context, monitor, confirmed.plan, { ...confirmed.options, candidateUuid, notInEmergency }, `Guided Recovery of ${monitor.inventory.poolName}`);
+  return executePlan(context, monitor, confirmed.plan, { ...confirmed.options, candidateUuid, notInEmergency, haElectionWaited }, `Guided Recovery of ${monitor.inventory.poolName}`);
 }

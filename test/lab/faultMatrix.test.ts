@@ -4,6 +4,7 @@
  * name it; each of those failed on the code before its fix.
  */
 import type { RecoveryEvent } from '../../src/core/pool/executor';
+import { LOCK_ROOT } from '../../src/core/pool/poolLock';
 import type { Lab } from './lab';
 import { address, waitUntilSettled } from './engine/harness';
 import { runScenario, type Scenario, type Scene } from './matrix/scenario';
@@ -50,6 +51,14 @@ function cancelAtStep(kind: string) {
   return (_scene: Scene, event: RecoveryEvent, cancel: AbortController) => {
     if (event.kind === 'step-started' && event.step.kind === kind) cancel.abort();
   };
+}
+
+/** Another client's lock on one host, as that client would have written it. */
+async function plantLock(scene: Scene, host: number, holder: { owner: string; expiresAt: number }): Promise<void> {
+  const json = JSON.stringify({ owner: holder.owner, operation: 'Guided Recovery', since: new Date().toISOString(), expiresAt: holder.expiresAt, token: 'f00' });
+  const dir = `${LOCK_ROOT}/lock-${scene.inventory.poolUuid}`;
+  const result = await scene.engine.runner.shell(address(scene.lab, host), `mkdir -p ${dir} && printf '%s' '${json}' > ${dir}/holder`);
+  if (result.exitCode !== 0) throw new Error(`could not plant the lock: ${result.stderr}`);
 }
 
 const rows: Scenario[] = [];
@@ -143,6 +152,32 @@ rows.push(
     },
   },
   {
+    name: 'the old master returns after the recovery, cut off from the others: split-brain, every further recovery refused',
+    lab: { hosts: 4, model: 'code' },
+    arrange: async ({ lab }) => lab.fault('poweroff', 1),
+    options: () => ({ notInEmergency: 'transition-directly' }),
+    expect: { outcome: 'succeeded' },
+    then: {
+      arrange: async ({ lab }) => {
+        for (const other of ['2', '3', '4']) await lab.fault('partition', 1, other);
+        await lab.fault('poweron', 1);
+        await waitUntilSettled(lab);
+      },
+      options: (scene) => ({ candidateUuid: scene.uuid(3), force: true }),
+      expect: { verdict: 'split-brain', outcome: 'refused', refusal: /two hosts claim to be master \(split-brain\)/ },
+    },
+  },
+  {
+    name: 'master powered off, code model, one slave\'s toolstack restarted (emergency) and one not: recovered by the emergency one',
+    lab: { hosts: 4, model: 'code' },
+    arrange: async ({ lab, engine }) => {
+      await lab.fault('poweroff', 1);
+      await engine.runner.restartToolstack(address(lab, 3));
+      await waitUntilSettled(lab);
+    },
+    expect: { verdict: 'emergency', outcome: 'succeeded', roles: recoveredRoles(3, [1]) },
+  },
+  {
     name: 'finding 2: the old master returns while the confirmation is open (reachable from us, cut off from the others): the re-check refuses',
     lab: { hosts: 4, model: 'code' },
     arrange: async ({ lab }) => lab.fault('poweroff', 1),
@@ -168,7 +203,8 @@ rows.push(
     arrange: async ({ lab }) => lab.fault('poweroff', 1),
     options: (scene) => ({ candidateUuid: scene.uuid(2), notInEmergency: 'transition-directly' }),
     between: async ({ lab }) => lab.fault('poweroff', 2),
-    expect: { outcome: 'refused', refusal: /the chosen host is not a reachable survivor/, roles: unchanged },
+    // Refused at the pool lock (the candidate does not answer there) or, had it answered the lock, at the re-check.
+    expect: { outcome: 'refused', refusal: /could not take the pool lock on xcp-host2: .*connection refused|the chosen host is not a reachable survivor/, roles: unchanged },
   },
   {
     name: 'finding 5: forced recovery while the old master answers us (cut off from the slaves): completed, but it says the old master is STILL a running master',
@@ -178,6 +214,64 @@ rows.push(
     },
     options: () => ({ force: true, notInEmergency: 'transition-directly' }),
     expect: { outcome: 'succeeded', twoMastersByForce: true, said: /^completed — xcp-host1 is STILL a running master \(two masters\)[^]*demote it first/ },
+  },
+);
+
+// --- HA (issue 11, finding 6) ------------------------------------------------------------------------------------
+for (const [fault, model, hosts] of [['poweroff', 'code', 4], ['poweroff', 'docs', 4], ['poweroff', 'code', 2], ['blackhole', 'code', 4]] as const) {
+  rows.push({
+    name: `finding 6: HA on, master ${fault}, ${model} model, ${hosts} hosts: waits for HA's own election, nothing done by hand`,
+    lab: { hosts, model, ha: true },
+    arrange: async ({ lab }) => lab.fault(fault, 1),
+    expect: { verdict: 'ha', outcome: 'succeeded', said: /HA elected xcp-host2 as the new master by itself/, noStateChanges: true, roles: recoveredRoles(2, [1]) },
+  });
+}
+rows.push({
+  name: 'HA on, no election within its timeout: the wait ends, nothing changed; recovered by hand afterwards (HA disabled on each survivor first)',
+  lab: { hosts: 4, model: 'code', ha: true, durations: { haTimeout: 3600 } },
+  arrange: async ({ lab }) => lab.fault('poweroff', 1),
+  expect: { verdict: 'ha', outcome: 'failed', said: /HA elected no new master in time: recover by hand/, roles: unchanged },
+  then: {
+    options: (scene) => ({ candidateUuid: scene.uuid(2), haElectionWaited: true, notInEmergency: 'transition-directly' }),
+    expect: { outcome: 'succeeded', roles: recoveredRoles(2, [1]) },
+  },
+});
+
+// --- two clients on one pool (issue 11, finding 4) -------------------------------------------------------------
+rows.push(
+  {
+    name: 'finding 4: two windows recover the same pool at once with the same candidate: one acts, the other is refused with its name',
+    lab: { hosts: 4, model: 'code' },
+    arrange: async ({ lab }) => lab.fault('poweroff', 1),
+    options: (scene) => ({ candidateUuid: scene.uuid(2), notInEmergency: 'transition-directly' }),
+    rival: (scene) => ({ candidateUuid: scene.uuid(2), notInEmergency: 'transition-directly' }),
+    expect: { outcome: 'succeeded', roles: recoveredRoles(2, [1]) },
+  },
+  {
+    name: 'finding 4: two windows recover the same pool at once with different candidates: one master, the other refused',
+    lab: { hosts: 4, model: 'code' },
+    arrange: async ({ lab }) => lab.fault('poweroff', 1),
+    options: (scene) => ({ candidateUuid: scene.uuid(2), notInEmergency: 'transition-directly' }),
+    rival: (scene) => ({ candidateUuid: scene.uuid(3), notInEmergency: 'transition-directly' }),
+    expect: { outcome: 'succeeded' },
+  },
+  {
+    name: 'a lock left by a client that crashed (expired) is refused as stale and named; nothing changed',
+    lab: { hosts: 4, model: 'code' },
+    arrange: async (scene) => {
+      await scene.lab.fault('poweroff', 1);
+      await plantLock(scene, 3, { owner: 'admin-c (crashed)', expiresAt: 1 });
+    },
+    expect: { outcome: 'refused', refusal: /has a stale lock from admin-c \(crashed\)[^|]* on xcp-host3[^|]*break it only when that work has certainly stopped/, roles: unchanged },
+  },
+  {
+    name: 'a lock held by a live client elsewhere is refused with its name and operation; nothing changed',
+    lab: { hosts: 4, model: 'code' },
+    arrange: async (scene) => {
+      await scene.lab.fault('poweroff', 1);
+      await plantLock(scene, 4, { owner: 'admin-d (window 7)', expiresAt: Math.floor(Date.now() / 1000) + 600 });
+    },
+    expect: { outcome: 'refused', refusal: /is being worked on by admin-d \(window 7\): "Guided Recovery"/, roles: unchanged },
   },
 );
 

@@ -19,6 +19,12 @@ export const DOM0_LOGIN_SHELL = '/bin/bash';
  */
 export const LAB_USR_BIN = '/opt/xensource/lab-usr-bin';
 /**
+ * Each dom0 has its own /run; lab hosts share the machine's. The directory clients write there (the product's pool
+ * lock, src/core/pool/poolLock.ts) is each host's own. A lock held when the lab host "reboots" stays (the lab
+ * does not clear it; the harsher case: the product must cope with a lock that outlives its holder).
+ */
+export const HOST_RUN_DIR = '/run/xenserver-pools';
+/**
  * A non-interactive SSH session's PATH on dom0: sshd's default, no /etc/profile.d additions, so `xe` (linked into
  * /usr/bin) is found and `xe-toolstack-restart` (only in /opt/xensource/bin) is not.
  */
@@ -31,6 +37,7 @@ export function hostViewBinds(hostDir: string): [string, string][] {
     [path.join(hostDir, 'xensource-inventory'), '/etc/xensource-inventory'],
     [path.join(hostDir, 'bin'), '/opt/xensource/bin'],
     [path.join(hostDir, 'usr-bin'), LAB_USR_BIN],
+    [path.join(hostDir, 'run-xenserver-pools'), HOST_RUN_DIR],
     [path.join(hostDir, 'passwd'), '/etc/passwd'],
     [path.join(hostDir, 'shadow'), '/etc/shadow'],
   ];
@@ -81,6 +88,7 @@ export function writeHostView(spec: HostViewSpec): void {
   fs.writeFileSync(path.join(d, 'bin', 'xe'), clientScript('xe', spec.host.index, spec.xePort), { mode: 0o755 });
   fs.writeFileSync(path.join(d, 'bin', 'xe-toolstack-restart'), clientScript('xe-toolstack-restart', spec.host.index, spec.xePort), { mode: 0o755 });
   fs.mkdirSync(path.join(d, 'usr-bin'), { recursive: true });
+  fs.mkdirSync(path.join(d, 'run-xenserver-pools'), { recursive: true });
   fs.rmSync(path.join(d, 'usr-bin', 'xe'), { force: true });
   fs.symlinkSync('/opt/xensource/bin/xe', path.join(d, 'usr-bin', 'xe'));
   // per-host passwd/shadow: root gets dom0's shell, an empty home, a per-host primary gid, and the lab password

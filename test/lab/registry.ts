@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LAB_USR_BIN } from './hostView';
+import { HOST_RUN_DIR, LAB_USR_BIN } from './hostView';
 import { isAlive } from './processes';
 
 const REGISTRY = '/run/xenlab';
@@ -15,6 +15,7 @@ const MOUNTPOINTS: { path: string; kind: 'dir' | 'file' }[] = [
   { path: '/etc/xensource-inventory', kind: 'file' },
   { path: '/opt/xensource/bin', kind: 'dir' },
   { path: LAB_USR_BIN, kind: 'dir' },
+  { path: HOST_RUN_DIR, kind: 'dir' },
 ];
 
 export function atomicWrite(file: string, content: string): void {

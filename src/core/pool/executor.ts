@@ -1,9 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import { XeCommandError } from '../xe/errors';
 import { xeOperations, type SrSummary, type VmSummary, type XeRunner } from '../xe/operations';
 import type { HostRunner, XeCallRecord } from './hostAccess';
 import type { PoolInventory, PoolMember } from './model';
 import { blockingRefusals, planAgeRefusal, planRecovery, type PlanOptions, type PlanRefusal, type RecoveryPlan, type RecoveryStep } from './plan';
 import { judgePool } from './verdict';
+import { acquirePoolLock, PoolLockHeldError, type HeldPoolLock } from './poolLock';
 import { probeHost } from './prober';
 import type { HostProbeFacts } from './probe';
 
@@ -17,6 +19,11 @@ export interface ExecutorTiming {
   readonly recoverRetries: number;
   readonly recoverRetryDelayMs: number;
   readonly commandTimeoutMs: number;
+  /**
+   * How long to wait for HA's own election: xapi's default HA timeout (60 s), then the winner's fuse and start-up.
+   * Counted from the start of the wait, since we cannot know when the master was lost (the harsher choice).
+   */
+  readonly haElectionTimeoutMs: number;
 }
 
 export const DEFAULT_EXECUTOR_TIMING: ExecutorTiming = {
@@ -26,6 +33,7 @@ export const DEFAULT_EXECUTOR_TIMING: ExecutorTiming = {
   recoverRetries: 2,
   recoverRetryDelayMs: 30_000,
   commandTimeoutMs: 60_000,
+  haElectionTimeoutMs: 90_000,
 };
 
 export type StepStatus = 'done' | 'failed' | 'not-run';
@@ -65,6 +73,10 @@ export interface RecoveryReport {
   readonly staleVms: readonly VmSummary[];
   /** A host whose transition to master has an unknown outcome: it may be becoming master. */
   readonly pendingMaster: PoolMember | undefined;
+  /** HA elected this host while we waited: nothing was done by hand. */
+  readonly haElected?: PoolMember;
+  /** Another client held the pool's lock: nothing ran. */
+  readonly lockConflict?: PoolLockHeldError;
   /** The old master still ran as master at the end (a forced recovery): the pool has two masters. */
   readonly oldMasterStillMaster: boolean;
   /** What the admin must still do, in order. */
@@ -76,6 +88,8 @@ export type RecoveryEvent =
   | { readonly kind: 'output'; readonly step: RecoveryStep; readonly line: string }
   | { readonly kind: 'step-finished'; readonly record: StepRecord }
   | { readonly kind: 'step-failed'; readonly record: StepRecord }
+  /** A wait with a known bound, once a second: what it waits for and how long at most. */
+  | { readonly kind: 'countdown'; readonly step: RecoveryStep; readonly what: string; readonly secondsLeft: number }
   /** Cancel was asked for while the transition ran: it cannot be stopped once the host received it. */
   | { readonly kind: 'cancel-refused'; readonly step: RecoveryStep; readonly reason: string };
 
@@ -124,6 +138,8 @@ export function describeOutcome(report: RecoveryReport): string {
 export function describeStep(step: RecoveryStep): string {
   const on = `on ${step.host.name} (${step.host.address})`;
   switch (step.kind) {
+    case 'wait-for-ha':
+      return 'wait for HA to elect a new master by itself';
     case 'disable-ha':
       return `xe host-emergency-ha-disable --force ${on}`;
     case 'restart-toolstack':
@@ -143,6 +159,7 @@ export function describeStep(step: RecoveryStep): string {
 
 interface StepContext {
   readonly log: (line: string) => void;
+  readonly countdown: (what: string, secondsLeft: number) => void;
   readonly cancelRefused: (reason: string) => void;
   readonly signal: AbortSignal | undefined;
 }
@@ -159,6 +176,7 @@ export class RecoveryExecutor {
   private defaultSr: DefaultSrCheck | undefined;
   private staleVms: VmSummary[] = [];
   private pendingMaster: PoolMember | undefined;
+  private haElected: PoolMember | undefined;
 
   constructor(
     private readonly runner: HostRunner,
@@ -168,22 +186,50 @@ export class RecoveryExecutor {
     this.timing = { ...DEFAULT_EXECUTOR_TIMING, ...timing };
   }
 
-  async run(planned: RecoveryPlan, options: PlanOptions & { signal?: AbortSignal; onEvent?: (event: RecoveryEvent) => void } = {}): Promise<RecoveryReport> {
+  async run(planned: RecoveryPlan, options: PlanOptions & { signal?: AbortSignal; onEvent?: (event: RecoveryEvent) => void; lockOwner?: string } = {}): Promise<RecoveryReport> {
     const emit = options.onEvent ?? (() => undefined);
-    let plan = planned;
+    // Every member is probed at once on this signal (one abort listener per command while it runs): a pool of
+    // 16 or 64 hosts is no listener leak.
+    if (options.signal) setMaxListeners(Math.max(10, 2 * this.inventory.members.length + 10), options.signal);
+    const plan = planned;
     const records: StepRecord[] = plan.steps.map((step) => ({ step, status: 'not-run', calls: [], detail: [] }));
     const tooOld = planAgeRefusal(plan);
     if (tooOld) return this.report('refused', { ...plan, refusals: [...plan.refusals, tooOld] }, records);
     if (blockingRefusals(plan, options).length) return this.report('refused', plan, records);
+    // The lock every client sees, on every host that answered: a second window or admin is refused, with our name.
+    let lock: HeldPoolLock;
+    try {
+      lock = await acquirePoolLock(this.runner, this.inventory, plan.verified, `${plan.steps.map((s) => s.kind).join(', ')} with ${plan.candidate?.name ?? '?'}`, options.lockOwner);
+    } catch (error) {
+      const refused = { ...plan, refusals: [...plan.refusals, { reason: (error as Error).message, forceable: false }] };
+      return { ...this.report('refused', refused, records), ...(error instanceof PoolLockHeldError ? { lockConflict: error } : {}) };
+    }
+    try {
+      return await this.runLocked(plan, records, options, emit, lock);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async runLocked(
+    planned: RecoveryPlan,
+    records: StepRecord[],
+    options: PlanOptions & { signal?: AbortSignal },
+    emit: (event: RecoveryEvent) => void,
+    lock: HeldPoolLock,
+  ): Promise<RecoveryReport> {
+    let plan = planned;
     let recheckedForHa = false;
 
     let outcome: RecoveryReport['outcome'] = 'succeeded';
     this.pendingMaster = undefined;
+    this.haElected = undefined;
     for (const [index, step] of plan.steps.entries()) {
       if (options.signal?.aborted) {
         outcome = 'cancelled';
         break;
       }
+      await lock.renew();
       emit({ kind: 'step-started', step, index, total: plan.steps.length });
       const calls: XeCallRecord[] = [];
       const detail: string[] = [];
@@ -195,6 +241,7 @@ export class RecoveryExecutor {
           detail.push(line);
           emit({ kind: 'output', step, line });
         },
+        countdown: (what, secondsLeft) => emit({ kind: 'countdown', step, what, secondsLeft }),
         cancelRefused: (reason) => {
           detail.push(`cancel refused: ${reason}`);
           emit({ kind: 'cancel-refused', step, reason });
@@ -211,6 +258,7 @@ export class RecoveryExecutor {
         await this.runStep(step, plan, context);
         records[index] = { step, status: 'done', startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, calls, detail };
         emit({ kind: 'step-finished', record: records[index] });
+        if (this.haElected) break; // HA did the recovery: the remaining steps are not needed
       } catch (error) {
         const cancelled = error instanceof RecoveryCancelledError || options.signal?.aborted === true;
         const refused = error instanceof RecheckRefusedError;
@@ -284,6 +332,8 @@ export class RecoveryExecutor {
   private async runStep(step: RecoveryStep, plan: RecoveryPlan, context: StepContext): Promise<void> {
     const run = this.runner.xe(step.host.address, { timeoutMs: this.timing.commandTimeoutMs, signal: context.signal });
     switch (step.kind) {
+      case 'wait-for-ha':
+        return this.waitForHa(plan, context);
       case 'disable-ha':
         // HA_NOT_ENABLED: this host's HA is disarmed already (by an earlier run, or by the admin following the
         // XCP-ng HA guide), which is what this step is for.
@@ -316,6 +366,32 @@ export class RecoveryExecutor {
       case 'check-default-sr':
         return this.checkDefaultSr(step.host, plan, run, context);
     }
+  }
+
+  /**
+   * Watches every survivor until one answers as master with xapi running (HA elected it) or the bound passes. An
+   * election ends the recovery: nothing is done by hand. No election fails the step, so the admin is asked again
+   * before the manual path (which disables HA on every survivor).
+   */
+  private async waitForHa(plan: RecoveryPlan, context: StepContext): Promise<void> {
+    const survivors = plan.verified.filter((m) => m.uuid !== plan.oldMaster?.uuid);
+    const deadline = Date.now() + this.timing.haElectionTimeoutMs;
+    let lastTick = 0;
+    while (Date.now() < deadline) {
+      const statuses = await Promise.all(survivors.map((member) => probeHost(this.runner, member, { commandTimeoutMs: this.timing.commandTimeoutMs, signal: context.signal })));
+      const elected = statuses.find((s) => s.health.kind === 'probed' && s.health.facts.role?.role === 'master' && s.health.facts.xapi === 'running');
+      if (elected) {
+        this.haElected = elected.member;
+        return context.log(`HA elected ${elected.member.name} as the new master: nothing to do by hand`);
+      }
+      const secondsLeft = Math.ceil((deadline - Date.now()) / 1000);
+      if (Date.now() - lastTick >= 1000) {
+        lastTick = Date.now();
+        context.countdown(`HA to elect a new master among ${survivors.map((m) => m.name).join(', ')}`, secondsLeft);
+      }
+      await this.sleep(this.timing.pollIntervalMs, context);
+    }
+    throw new Error(`HA did not elect a new master within ${Math.round(this.timing.haElectionTimeoutMs / 1000)} s (HA's own timeout, then the winner's start-up)`);
   }
 
   private async recoverSlaves(run: XeRunner, context: StepContext): Promise<void> {
@@ -421,11 +497,13 @@ export class RecoveryExecutor {
 
   private report(outcome: RecoveryReport['outcome'], plan: RecoveryPlan, steps: StepRecord[], oldMasterStillMaster = false): RecoveryReport {
     const transitioned = steps.some((s) => s.step.kind === 'transition-to-master' && s.status === 'done');
+    const newMaster = this.haElected ?? (transitioned ? plan.candidate : undefined);
     const recoveredSlaves = this.inventory.members.filter((m) => this.recovered.has(m.uuid));
     return {
       outcome,
       plan,
-      newMaster: transitioned ? plan.candidate : undefined,
+      newMaster,
+      ...(this.haElected ? { haElected: this.haElected } : {}),
       steps,
       recoveredSlaves,
       stragglers: this.stragglers,
@@ -433,7 +511,7 @@ export class RecoveryExecutor {
       staleVms: this.staleVms,
       pendingMaster: this.pendingMaster,
       oldMasterStillMaster,
-      nextSteps: nextSteps(outcome, plan, steps, { stragglers: this.stragglers, defaultSr: this.defaultSr, staleVms: this.staleVms, pendingMaster: this.pendingMaster, oldMasterStillMaster }),
+      nextSteps: nextSteps(outcome, plan, steps, { stragglers: this.stragglers, defaultSr: this.defaultSr, staleVms: this.staleVms, pendingMaster: this.pendingMaster, oldMasterStillMaster, haElected: this.haElected }),
     };
   }
 }
@@ -442,11 +520,16 @@ function nextSteps(
   outcome: RecoveryReport['outcome'],
   plan: RecoveryPlan,
   steps: readonly StepRecord[],
-  found: Pick<RecoveryReport, 'stragglers' | 'defaultSr' | 'staleVms' | 'pendingMaster' | 'oldMasterStillMaster'>,
+  found: Pick<RecoveryReport, 'stragglers' | 'defaultSr' | 'staleVms' | 'pendingMaster' | 'oldMasterStillMaster' | 'haElected'>,
 ): string[] {
   const { stragglers, defaultSr, staleVms, pendingMaster } = found;
   const result: string[] = [];
   const done = (kind: RecoveryStep['kind']) => steps.some((s) => s.step.kind === kind && s.status === 'done');
+  if (found.haElected) result.push(`HA elected ${found.haElected.name} as the new master by itself: nothing was done by hand. Check the VMs of the lost master and the default SR.`);
+  const haWait = steps.find((s) => s.step.kind === 'wait-for-ha' && s.status === 'failed');
+  if (haWait && outcome === 'failed') {
+    result.push('HA elected no new master in time: recover by hand (Guided Recovery again offers it). That path disables HA on every survivor first (host-emergency-ha-disable --force).');
+  }
   if (found.oldMasterStillMaster && plan.oldMaster) {
     result.push(
       `${plan.oldMaster.name} is STILL a running master (two masters): demote it first (Demote Old Master, or xe pool-emergency-reset-master ` +

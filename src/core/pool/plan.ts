@@ -3,6 +3,11 @@ import type { HostProbeFacts } from './probe';
 
 /** One step of a recovery, in the order it runs. Every step names the host it runs on. */
 export type RecoveryStep =
+  /**
+   * HA elects a new master by itself once its timeout has passed: wait for that first (any survivor answering as
+   * master ends the wait); act by hand only when it did not happen.
+   */
+  | { readonly kind: 'wait-for-ha'; readonly host: PoolMember }
   /** HA blocks the emergency commands (HA_IS_ENABLED) until it is disabled on each survivor. */
   | { readonly kind: 'disable-ha'; readonly host: PoolMember }
   /** Modern xapi enters emergency mode only when its toolstack restarts (xapi-behaviour D.1). */
@@ -32,6 +37,8 @@ export interface RecoveryPlan {
   /** Why this candidate, in words. */
   readonly candidateReasons: readonly string[];
   readonly oldMaster: PoolMember | undefined;
+  /** Members that answered the probe: the only ones any step may act on, and where the pool lock is taken. */
+  readonly verified: readonly PoolMember[];
   /** Members that cannot take part (unreachable, xapi down): left as they are, listed in the report. */
   readonly leftOut: readonly PoolMember[];
   readonly refusals: readonly PlanRefusal[];
@@ -51,6 +58,11 @@ export interface PlanOptions {
   readonly notInEmergency?: 'restart-toolstack' | 'transition-directly';
   /** Override forceable refusals (e.g. the master still answers). */
   readonly force?: boolean;
+  /**
+   * HA's own election was waited for and did not happen: the manual path (disable HA on each survivor, then the
+   * runbook) may be planned. Until then an HA pool's plan is the wait alone.
+   */
+  readonly haElectionWaited?: boolean;
   /** A host whose transition to master has an unknown outcome: no other host may be promoted meanwhile. */
   readonly pendingMaster?: PoolMember;
 }
@@ -170,10 +182,13 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
   }
 
   const steps: RecoveryStep[] = [];
-  if (chosen) {
+  if (chosen && verdict.kind === 'ha' && !options.haElectionWaited) {
+    notes.push('HA is enabled: it elects a new master by itself once its timeout has passed. The recovery waits for that first; only if no master appears does it offer to recover by hand.');
+    steps.push({ kind: 'wait-for-ha', host: chosen.member });
+  } else if (chosen) {
     const haOn = verdict.kind === 'ha' || inventory.haEnabled || alive.some((s) => s.facts.emergencyFailure?.code.startsWith('HA_'));
     if (haOn) {
-      notes.push('HA is enabled: its emergency commands are refused (HA_IS_ENABLED) until HA is disabled on each survivor with host-emergency-ha-disable --force. If HA is healthy it elects a new master by itself after its timeout; recover by hand only when that did not happen.');
+      notes.push('HA is enabled: its emergency commands are refused (HA_IS_ENABLED) until HA is disabled on each survivor with host-emergency-ha-disable --force. Its own election did not bring a new master; this is the manual path.');
       for (const s of alive) steps.push({ kind: 'disable-ha', host: s.member });
     }
     if (!chosen.facts.emergency) {
@@ -203,6 +218,7 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
     candidate: chosen?.member,
     candidateReasons: chosen ? candidateReasons(chosen, inventory) : [],
     oldMaster,
+    verified: statuses.filter((s) => s.health.kind === 'probed').map((s) => s.member),
     leftOut,
     refusals,
     notes,

@@ -12,7 +12,7 @@ import { planRecovery, type PlanOptions, type RecoveryPlan } from '../../../src/
 import { probeMembers } from '../../../src/core/pool/prober';
 import { judgePool } from '../../../src/core/pool/verdict';
 import type { Lab, LabOptions } from '../lab';
-import { address, waitUntilSettled, withLabEngine, type Engine } from '../engine/harness';
+import { address, engineFor, waitUntilSettled, withLabEngine, type Engine } from '../engine/harness';
 
 export const MATRIX_SCALE = 0.02; // fuse 10 s → 0.2 s; docs model's 60 s → 1.2 s
 export const MATRIX_TIMING: Partial<ExecutorTiming> = {
@@ -22,6 +22,8 @@ export const MATRIX_TIMING: Partial<ExecutorTiming> = {
   recoverRetries: 1,
   recoverRetryDelayMs: 300,
   commandTimeoutMs: 3_000,
+  // HA's timeout (60 s) and the winner's start-up (5 s), scaled, with room for a loaded machine.
+  haElectionTimeoutMs: 4_000,
 };
 
 export interface Scene {
@@ -45,6 +47,8 @@ export interface Expectation {
   readonly detail?: RegExp;
   /** The final pool.conf of every host, as `name=role`, after the lab settled. */
   readonly roles?: (scene: Scene) => readonly string[];
+  /** Nothing of ours changed any host (e.g. HA recovered the pool by itself). */
+  readonly noStateChanges?: boolean;
   /** A forced recovery may leave two masters: the admin overrode that refusal; the report must say it. */
   readonly twoMastersByForce?: boolean;
 }
@@ -59,6 +63,11 @@ export interface Scenario {
   readonly between?: (scene: Scene, plan: RecoveryPlan) => Promise<RecoveryPlan | void>;
   /** Events of the run (e.g. a fault at a step); may abort through the controller. */
   readonly during?: (scene: Scene, event: RecoveryEvent, cancel: AbortController) => void | Promise<void>;
+  /**
+   * A second client (its own engine, own SSH connections, own lock owner) runs its plan from the same probe at the
+   * same moment: exactly one of the two may act, the other is refused naming the first.
+   */
+  readonly rival?: (scene: Scene) => RunOptions;
   /** A second act after the first report (e.g. the natural retry), with its own expectation. */
   readonly then?: {
     readonly arrange?: (scene: Scene) => Promise<void>;
@@ -105,9 +114,13 @@ async function act(scene: Scene, scenario: Scenario, options: RunOptions, expect
   const cancel = new AbortController();
   const linked = options.signal;
   linked?.addEventListener('abort', () => cancel.abort(), { once: true });
+  const rivalEngine = scenario.rival ? engineFor(lab) : undefined;
+  const rivalCalls: XeCallRecord[] = [];
+  const stopRival = rivalEngine?.runner.onXeCall((call) => rivalCalls.push(call));
   let report: RecoveryReport;
   try {
-    report = await new RecoveryExecutor(engine.runner, inventory, MATRIX_TIMING).run(plan, {
+    const ours = new RecoveryExecutor(engine.runner, inventory, MATRIX_TIMING).run(plan, {
+      lockOwner: 'admin-a (window 1)',
       ...options,
       signal: cancel.signal,
       onEvent: (event) => {
@@ -115,8 +128,27 @@ async function act(scene: Scene, scenario: Scenario, options: RunOptions, expect
         void scenario.during?.(scene, event, cancel);
       },
     });
+    const theirs =
+      rivalEngine && scenario.rival
+        ? new RecoveryExecutor(rivalEngine.runner, inventory, MATRIX_TIMING).run(planRecovery(inventory, verdict, statuses, scenario.rival(scene)), { lockOwner: 'admin-b (window 2)', ...scenario.rival(scene) })
+        : undefined;
+    const [first, second] = await Promise.all([ours, theirs]);
+    report = first;
+    if (second) {
+      // One of the two acted; the other was refused by the lock and names who holds it.
+      const refused = [first, second].filter((r) => r.lockConflict);
+      assert.equal(refused.length, 1, `expected exactly one client refused by the lock: ${first.outcome} / ${second.outcome}`);
+      const loser = refused[0] as RecoveryReport;
+      assert.equal(loser.outcome, 'refused');
+      assert.match(loser.plan.refusals.map((r) => r.reason).join(' | '), /is being worked on by admin-[ab] \(window [12]\)/);
+      assert.ok((loser === first ? calls : rivalCalls).every((c) => !c.changesState), 'the refused client changed something');
+      report = loser === first ? second : first;
+      calls.push(...rivalCalls);
+    }
   } finally {
     stopListening();
+    stopRival?.();
+    rivalEngine?.dispose();
   }
   await waitUntilSettled(lab, 15_000);
   const after = snapshot(lab);
@@ -128,6 +160,7 @@ async function act(scene: Scene, scenario: Scenario, options: RunOptions, expect
   if (expect.said) assert.match(said, expect.said, context);
   if (expect.detail) assert.match(report.steps.flatMap((s) => s.detail).join('\n'), expect.detail, context);
   if (expect.roles) assert.deepEqual(roleList(lab), expect.roles(scene), context);
+  if (expect.noStateChanges) assert.deepEqual(calls.filter((c) => c.changesState).map((c) => `${c.command} on ${c.host}`), [], context);
 
   // Invariant 1: never two running masters because of an action we took (unless the admin forced past it, and
   // then the report says so).
@@ -145,7 +178,7 @@ async function act(scene: Scene, scenario: Scenario, options: RunOptions, expect
   while (lab.xeClientPids().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.deepEqual(lab.xeClientPids(), [], `xe processes left on the hosts\n${context}`);
   // Invariant 4: every state change is in the audit trail: a host whose pool.conf changed had a state-changing
-  // call on it, or recover-slaves ran on its (new) master, or an xapi start-up changed it by itself (HA, check_no_other_masters).
+  // call on it, or recover-slaves ran on its (new) master, or xapi changed it by itself (HA's election, check_no_other_masters).
   const audited = report.steps.flatMap((s) => s.calls).filter((c) => c.changesState);
   for (const call of calls.filter((c) => c.changesState)) assert.ok(audited.includes(call), `${call.command} on ${call.host} is not in the report\n${context}`);
   for (const [uuid, role] of after.roles) {
@@ -154,7 +187,8 @@ async function act(scene: Scene, scenario: Scenario, options: RunOptions, expect
     const explained =
       audited.some((c) => c.host === member?.address) ||
       audited.some((c) => / pool-recover-slaves/.test(` ${c.command}`)) ||
-      (role.startsWith('slave:') && before.roles.get(uuid) === 'master'); // xapi demoted itself (check_no_other_masters)
+      (role.startsWith('slave:') && before.roles.get(uuid) === 'master') || // xapi demoted itself (check_no_other_masters)
+      report.haElected !== undefined; // HA's own election, which the report names
     assert.ok(explained, `${member?.name}: ${before.roles.get(uuid)} → ${role} with no call of ours that explains it\n${context}`);
   }
   // Invariant 5: the report's outcome matches the lab's final state.
