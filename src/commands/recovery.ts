@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { describeOutcome, describeStep, RecoveryExecutor, type RecoveryReport } from '../core/pool/executor';
 import type { PoolMonitor } from '../core/pool/monitor';
-import { blockingRefusals, planAgeRefusal, planRecovery, type PlanOptions, type RecoveryPlan, type RecoveryStep } from '../core/pool/plan';
+import { blockingRefusals, planAgeRefusal, planDemotion, planRecovery, type PlanOptions, type RecoveryPlan, type RecoveryStep } from '../core/pool/plan';
 import type { XenNode } from '../tree/nodes';
 import { ui } from '../ui';
 import { lockOwner, offerToBreak, orCancel, resolvePool, type CommandContext } from './context';
@@ -203,4 +203,25 @@ export async function guidedRecovery(context: CommandContext, node?: XenNode): P
   );
   if (!confirmed) return undefined;
   return executePlan(context, monitor, confirmed.plan, { ...confirmed.options, candidateUuid, notInEmergency, haElectionWaited }, `Guided Recovery of ${monitor.inventory.poolName}`);
+}
+
+/**
+ * Two running masters (the old one came back): keep the one the other members follow, demote the other with
+ * pool-emergency-reset-master, after a modal confirmation that says which one and why.
+ */
+export async function demoteOldMaster(context: CommandContext, node?: XenNode): Promise<RecoveryReport | undefined> {
+  const monitor = await resolvePool(context, node);
+  const confirmed = await confirmFreshPlan(
+    monitor,
+    async () => {
+      await monitor.refresh();
+      return planDemotion(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses());
+    },
+    (plan) => {
+      const demoted = plan.steps.flatMap((s) => (s.kind === 'reset-master' ? [s.host.name] : []));
+      return confirmPlan(plan, 'Demote', `Keep ${plan.candidate?.name ?? '?'} as the master of ${monitor.inventory.poolName} and demote ${demoted.join(', ') || '?'}?`);
+    },
+  );
+  if (!confirmed) return undefined;
+  return executePlan(context, monitor, confirmed.plan, confirmed.options, `Demote old master of ${monitor.inventory.poolName}`);
 }

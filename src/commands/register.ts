@@ -6,7 +6,7 @@ import { UserCancelledError, type CommandContext } from './context';
 import { checkEmergencyMode, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
 import { openAuditLog, showLog } from './log';
 import { addPool, addPoolArguments, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters } from './pool';
-import { guidedRecovery } from './recovery';
+import { demoteOldMaster, guidedRecovery } from './recovery';
 
 type Handler = (context: CommandContext, node?: XenNode) => unknown;
 
@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, Handler> = {
   'xenPools.showPoolParameters': showPoolParameters,
   'xenPools.setDefaultSr': setDefaultSr,
   'xenPools.guidedRecovery': guidedRecovery,
+  'xenPools.demoteOldMaster': demoteOldMaster,
   'xenPools.restartToolstack': restartToolstack,
   'xenPools.openSshTerminal': openSshTerminal,
   'xenPools.runXeCommand': runXeCommand,

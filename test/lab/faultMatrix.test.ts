@@ -168,6 +168,24 @@ rows.push(
     },
   },
   {
+    name: 'the old master returns cut off from the others (split-brain): Demote Old Master keeps the one the slaves follow and resets the old one',
+    lab: { hosts: 4, model: 'code' },
+    arrange: async ({ lab }) => lab.fault('poweroff', 1),
+    options: (scene) => ({ candidateUuid: scene.uuid(2), notInEmergency: 'transition-directly' }),
+    expect: { outcome: 'succeeded' },
+    then: {
+      planner: 'demotion',
+      arrange: async ({ lab }) => {
+        for (const other of ['2', '3', '4']) await lab.fault('partition', 1, other);
+        await lab.fault('poweron', 1);
+        await waitUntilSettled(lab);
+      },
+      options: () => ({}),
+      // xcp-host1 cannot reach xcp-host2 (partition): demoted, it waits as its slave, no longer a master.
+      expect: { verdict: 'split-brain', outcome: 'succeeded', said: /xcp-host1 was demoted to a slave of xcp-host2: once it reaches xcp-host2 it joins by itself/, roles: recoveredRoles(2, []) },
+    },
+  },
+  {
     name: 'master powered off, code model, one slave\'s toolstack restarted (emergency) and one not: recovered by the emergency one',
     lab: { hosts: 4, model: 'code' },
     arrange: async ({ lab, engine }) => {

@@ -94,7 +94,7 @@ export type RecoveryEvent =
   | { readonly kind: 'cancel-refused'; readonly step: RecoveryStep; readonly reason: string };
 
 /** The steps that change a host: their unclean end leaves its state unknown. */
-const STATE_CHANGING_STEPS: ReadonlySet<RecoveryStep['kind']> = new Set(['disable-ha', 'restart-toolstack', 'transition-to-master', 'recover-slaves']);
+const STATE_CHANGING_STEPS: ReadonlySet<RecoveryStep['kind']> = new Set(['disable-ha', 'restart-toolstack', 'transition-to-master', 'recover-slaves', 'reset-master']);
 
 /**
  * Whether a failed step's effect is known: xapi (or the xe client) answered with a failure it names and
@@ -150,6 +150,8 @@ export function describeStep(step: RecoveryStep): string {
       return `wait until ${step.host.name} is master (pool.conf and pool-list)`;
     case 'recover-slaves':
       return `xe pool-recover-slaves ${on}`;
+    case 'reset-master':
+      return `xe pool-emergency-reset-master master-address=${step.master.address} ${on}`;
     case 'verify-slaves':
       return 'check that every reachable slave follows the new master';
     case 'check-default-sr':
@@ -249,7 +251,7 @@ export class RecoveryExecutor {
       };
       try {
         // Right before a step that can make (or unblock) a master: the world may have changed since the plan.
-        if (step.kind === 'transition-to-master' || step.kind === 'recover-slaves' || (step.kind === 'disable-ha' && !recheckedForHa)) {
+        if (step.kind === 'transition-to-master' || step.kind === 'recover-slaves' || step.kind === 'reset-master' || (step.kind === 'disable-ha' && !recheckedForHa)) {
           recheckedForHa ||= step.kind === 'disable-ha';
           await this.recheck(step, plan, options, context);
         }
@@ -286,7 +288,11 @@ export class RecoveryExecutor {
     const statuses = await Promise.all(this.inventory.members.map((member) => probeHost(this.runner, member, { commandTimeoutMs: this.timing.commandTimeoutMs, signal: context.signal })));
     if (context.signal?.aborted) throw new RecoveryCancelledError();
     const refusals: PlanRefusal[] = [];
-    if (step.kind === 'recover-slaves') {
+    if (step.kind === 'reset-master') {
+      const runs = (uuid: string) => statuses.some((s) => s.member.uuid === uuid && s.health.kind === 'probed' && s.health.facts.role?.role === 'master' && s.health.facts.xapi === 'running');
+      if (!runs(step.master.uuid)) refusals.push({ reason: `${step.master.name}, the master to keep, does not run as master now: demoting ${step.host.name} could leave the pool with none`, forceable: false });
+      if (!statuses.some((s) => s.member.uuid === step.host.uuid && s.health.kind === 'probed')) refusals.push({ reason: `${step.host.name} does not answer now`, forceable: false });
+    } else if (step.kind === 'recover-slaves') {
       for (const s of statuses) {
         const facts = s.health.kind === 'probed' ? s.health.facts : undefined;
         const runsAsMaster = facts?.role?.role === 'master' && facts.xapi === 'running';
@@ -361,6 +367,11 @@ export class RecoveryExecutor {
         return context.log(`${step.host.name} is the master (pool.conf and pool-list agree)`);
       case 'recover-slaves':
         return this.recoverSlaves(run, context);
+      case 'reset-master': {
+        const notice = await xeOperations.emergencyResetMaster(run, step.master.address);
+        const after = notice.kind === 'become-slave' ? ` in ${notice.delaySeconds} s` : '';
+        return context.log(`${step.host.name} demoted: it restarts as slave of ${step.master.name}${after}`);
+      }
       case 'verify-slaves':
         return this.verifySlaves(step.host, plan, run, context);
       case 'check-default-sr':
@@ -548,6 +559,11 @@ function nextSteps(
   if (outcome === 'refused') result.push(...blockingRefusals(plan).map((r) => `Resolve first: ${r.reason}.`));
   if (done('transition-to-master') && !done('recover-slaves') && plan.candidate && !pendingMaster) {
     result.push(`${plan.candidate.name} was told to become master, but the slaves were not recovered yet: once it answers as master, run "Recover Slaves" on it.`);
+  }
+  for (const demoted of steps.filter((s) => s.step.kind === 'reset-master' && s.status === 'done')) {
+    if (demoted.step.kind !== 'reset-master') continue;
+    const { host, master } = demoted.step;
+    result.push(`${host.name} was demoted to a slave of ${master.name}: once it reaches ${master.name} it joins by itself (refresh to check it; Recover Slaves on ${master.name} if it does not).`);
   }
   if (stragglers.length) result.push(`Run "Recover Slaves" again once these hosts are reachable: ${stragglers.map((m) => m.name).join(', ')}.`);
   if (defaultSr?.proposal) result.push(`Set the default SR to "${defaultSr.proposal.name}" (${defaultSr.proposal.uuid}): xe pool-param-set uuid=${plan.poolUuid} default-SR=${defaultSr.proposal.uuid}.`);

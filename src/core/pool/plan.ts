@@ -16,6 +16,8 @@ export type RecoveryStep =
   /** Wait until pool.conf says master and xapi answers `pool-list params=master` with its own UUID. */
   | { readonly kind: 'wait-for-master'; readonly host: PoolMember }
   | { readonly kind: 'recover-slaves'; readonly host: PoolMember }
+  /** Demote a second master: `pool-emergency-reset-master master-address=<the master to keep>` on it. */
+  | { readonly kind: 'reset-master'; readonly host: PoolMember; readonly master: PoolMember }
   /** Check every reachable slave now points to the new master; re-run recover-slaves for stragglers. */
   | { readonly kind: 'verify-slaves'; readonly host: PoolMember }
   | { readonly kind: 'check-default-sr'; readonly host: PoolMember };
@@ -229,4 +231,44 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
 /** The refusals that still block the plan under the given options. */
 export function blockingRefusals(plan: RecoveryPlan, options: Pick<PlanOptions, 'force'> = {}): PlanRefusal[] {
   return plan.refusals.filter((r) => !(r.forceable && options.force));
+}
+
+/**
+ * Two (or more) members run as master: which one to keep, which to demote, and why. The one to keep holds the
+ * newer pool state: the one the other members follow (a recovery promoted it and recover-slaves pointed them at
+ * it). A tie cannot be decided from here, so it is refused: demoting the wrong one throws away its database.
+ */
+export function planDemotion(inventory: PoolInventory, verdict: PoolVerdict, statuses: readonly HostStatus[]): RecoveryPlan {
+  const alive = survivors(statuses);
+  const masters = alive.filter((s) => s.facts.role?.role === 'master');
+  const followers = (m: Survivor) => alive.filter((s) => s.facts.role?.role === 'slave' && s.facts.role.masterAddress === m.member.address);
+  const ranked = [...masters].sort((a, b) => followers(b).length - followers(a).length);
+  const [keep, runnerUp] = ranked;
+  const refusals: PlanRefusal[] = [];
+  if (masters.length < 2 || !keep) refusals.push({ reason: 'there are no two running masters to choose between: nothing to demote', forceable: false });
+  else if (runnerUp && followers(runnerUp).length === followers(keep).length) {
+    refusals.push({
+      reason: `${keep.member.name} and ${runnerUp.member.name} are each followed by ${followers(keep).length} host(s): which holds the newer pool state cannot be told from here. Compare their VMs and host lists (xe vm-list, xe host-list on each) and demote one by hand`,
+      forceable: false,
+    });
+  }
+  const demoted = keep ? ranked.slice(1) : [];
+  const steps: RecoveryStep[] = keep && refusals.length === 0 ? [...demoted.map((d) => ({ kind: 'reset-master' as const, host: d.member, master: keep.member })), { kind: 'verify-slaves', host: keep.member }] : [];
+  const names = (list: readonly Survivor[]) => (list.length ? list.map((s) => s.member.name).join(', ') : 'none');
+  return {
+    createdAt: Math.min(Date.now(), ...statuses.map((s) => (s.probedAt ? Date.parse(s.probedAt) : Date.now()))),
+    poolUuid: inventory.poolUuid,
+    poolName: inventory.poolName,
+    verdict: verdict.kind,
+    candidate: keep?.member,
+    candidateReasons: keep
+      ? [`the other members follow it (${followers(keep).length}: ${names(followers(keep))})`, ...demoted.map((d) => `${d.member.name} is followed by ${followers(d).length} (${names(followers(d))}): its pool state is the older one`)]
+      : [],
+    oldMaster: demoted[0]?.member,
+    verified: statuses.filter((s) => s.health.kind === 'probed').map((s) => s.member),
+    leftOut: statuses.filter((s) => !alive.some((a) => a.member.uuid === s.member.uuid)).map((s) => s.member),
+    refusals,
+    notes: demoted.length ? [`${names(demoted)} restart(s) as slave of ${keep?.member.name ?? '?'} after xapi's fuse; one that cannot reach it waits in emergency mode, no longer a master.`] : [],
+    steps,
+  };
 }

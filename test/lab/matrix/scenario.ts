@@ -8,7 +8,7 @@ import { discoverPool } from '../../../src/core/pool/discovery';
 import { RecoveryExecutor, describeOutcome, type ExecutorTiming, type RecoveryEvent, type RecoveryReport } from '../../../src/core/pool/executor';
 import type { XeCallRecord } from '../../../src/core/pool/hostAccess';
 import type { HostStatus, PoolInventory, PoolVerdict } from '../../../src/core/pool/model';
-import { planRecovery, type PlanOptions, type RecoveryPlan } from '../../../src/core/pool/plan';
+import { planDemotion, planRecovery, type PlanOptions, type RecoveryPlan } from '../../../src/core/pool/plan';
 import { probeMembers } from '../../../src/core/pool/prober';
 import { judgePool } from '../../../src/core/pool/verdict';
 import type { Lab, LabOptions } from '../lab';
@@ -69,7 +69,10 @@ export interface Scenario {
    */
   readonly rival?: (scene: Scene) => RunOptions;
   /** A second act after the first report (e.g. the natural retry), with its own expectation. */
+  /** What the act plans: a recovery (default) or the demotion of a second master (Demote Old Master). */
+  readonly planner?: 'recovery' | 'demotion';
   readonly then?: {
+    readonly planner?: 'recovery' | 'demotion';
     readonly arrange?: (scene: Scene) => Promise<void>;
     readonly options: (scene: Scene, first: RecoveryReport) => RunOptions;
     readonly expect: Expectation;
@@ -106,7 +109,7 @@ async function act(scene: Scene, scenario: Scenario, options: RunOptions, expect
   const { lab, engine, inventory } = scene;
   const { statuses, verdict } = await assess(scene);
   if (expect.verdict) assert.equal(verdict.kind, expect.verdict, verdict.evidence.join('\n'));
-  let plan = planRecovery(inventory, verdict, statuses, options);
+  let plan = scenario.planner === 'demotion' ? planDemotion(inventory, verdict, statuses) : planRecovery(inventory, verdict, statuses, options);
   plan = (await scenario.between?.(scene, plan)) ?? plan;
   const before = snapshot(lab);
   const calls: XeCallRecord[] = [];
@@ -213,6 +216,6 @@ export async function runScenario(scenario: Scenario, index: number): Promise<vo
     await scenario.arrange?.(scene);
     const first = await act(scene, scenario, scenario.options?.(scene) ?? {}, scenario.expect);
     await scenario.then?.arrange?.(scene);
-    if (scenario.then) await act(scene, { ...scenario, between: undefined, during: undefined }, scenario.then.options(scene, first), scenario.then.expect);
+    if (scenario.then) await act(scene, { ...scenario, between: undefined, during: undefined, rival: undefined, planner: scenario.then.planner }, scenario.then.options(scene, first), scenario.then.expect);
   });
 }
