@@ -46,8 +46,9 @@ export function parseArgs(argv: string[]): Parsed {
     else if (a === '-pw') p.password = next();
     else if (a === '-p' || a === '-pwf') next();
     else if (a.startsWith('--')) {
+      // xe's CLI sends `--x` as the parameter x=true (and takes force=true as --force): one thing, two spellings.
       if (!KNOWN_SWITCHES.has(a)) throw new XeFail(fail(MSG.unknownSwitch(a)));
-      p.switches.add(a.slice(2));
+      p.params.set(a.slice(2), 'true');
     } else if (!p.cmd && !a.includes('=')) p.cmd = a;
     else {
       const eq = a.indexOf('=');
@@ -56,7 +57,16 @@ export function parseArgs(argv: string[]): Parsed {
     }
   }
   if (!p.cmd) throw new XeFail({ stdout: '', stderr: MSG.usage, code: 0 });
+  for (const [name, value] of p.params) if (value === 'true' && KNOWN_SWITCHES.has(`--${name}`)) p.switches.add(name);
   return p;
+}
+
+/** When this call first reached the command table: a call the lab re-tries keeps its start. */
+const callStarts = new WeakMap<Parsed, number>();
+function callStarted(p: Parsed): number {
+  let started = callStarts.get(p);
+  if (started === undefined) callStarts.set(p, (started = Date.now()));
+  return started;
 }
 
 function need(p: Parsed, name: string): string {
@@ -241,7 +251,14 @@ export const FORWARDED_COMMANDS: Record<string, Cmd> = {
   'pbd-list': listCmd('PBD'),
   'pool-recover-slaves': (sim, m, p) => {
     // A.3: for every host in the master's DB except itself, call emergency_reset_master(own address) with no liveness
-    // check; ignore every failure (unreachable hosts are silently skipped).
+    // check; ignore every failure (unreachable hosts are silently skipped). Host by host: each unreachable one costs
+    // a connect attempt first, so with several dead members the call can outlast a client's timeout (issue 11, 13).
+    const unreachable = m.db.hosts.filter((d) => {
+      const t = sim.findHost(d.uuid);
+      return t && t !== m && (!sim.reachable(m, t) || t.faults.power !== 'on');
+    }).length;
+    const readyAt = callStarted(p) + unreachable * sim.ms('connectAttempt');
+    if (Date.now() < readyAt) return null; // still connecting: the lab re-tries this call on every tick
     const recovered: string[] = [];
     for (const d of m.db.hosts) {
       const t = sim.findHost(d.uuid);
@@ -267,14 +284,14 @@ export const FORWARDED_COMMANDS: Record<string, Cmd> = {
     if (!t) return fail(sim.render(xapiError('UUID_INVALID', 'host', uuid)));
     if (t === m) return ok('');
     if (!sim.isLiveFor(m, uuid)) return fail(sim.render(xapiError('HOST_OFFLINE', `${uuid} (${d.nameLabel})`)));
+    // Every member must be live: the two-phase commit talks to all of them (xapi_pool.ml designate_new_master).
+    const dead = m.db.hosts.find((x) => x.uuid !== m.uuid && !sim.isLiveFor(m, x.uuid));
+    if (dead) return fail(sim.render(xapiError('HOST_OFFLINE', `${dead.uuid} (${dead.nameLabel})`)));
     // Two-phase commit: the target takes the master's DB and becomes master; every live host becomes its slave.
     const live = sim.hosts.filter((x) => x !== t && sim.isLiveFor(m, x.uuid));
     t.db = cloneDb(m.db);
     sim.becomeMaster(t, 'pool-designate-new-master');
-    for (const x of live) {
-      x.role = `slave:${t.address}`;
-      sim.restartXapi(x, sim.opts.durations.fuse + sim.opts.durations.startup, `designate-new-master → ${t.name}`);
-    }
+    for (const x of live) sim.changeRole(x, `slave:${t.address}`, `designate-new-master → ${t.name}`);
     return ok('');
   },
   'pool-sync-database': (sim, m) => {

@@ -5,6 +5,7 @@
  */
 import type { RecoveryEvent } from '../../src/core/pool/executor';
 import { LOCK_ROOT } from '../../src/core/pool/poolLock';
+import { xe } from '../../src/core/xe/command';
 import type { Lab } from './lab';
 import { address, waitUntilSettled } from './engine/harness';
 import { runScenario, type Scenario, type Scene } from './matrix/scenario';
@@ -222,7 +223,7 @@ rows.push(
     options: (scene) => ({ candidateUuid: scene.uuid(2), notInEmergency: 'transition-directly' }),
     between: async ({ lab }) => lab.fault('poweroff', 2),
     // Refused at the pool lock (the candidate does not answer there) or, had it answered the lock, at the re-check.
-    expect: { outcome: 'refused', refusal: /could not take the pool lock on xcp-host2: .*connection refused|the chosen host is not a reachable survivor/, roles: unchanged },
+    expect: { outcome: 'refused', refusal: /could not take the pool lock on xcp-host2: .*(connection refused|was lost)|the chosen host is not a reachable survivor/, roles: unchanged },
   },
   {
     name: 'finding 5: forced recovery while the old master answers us (cut off from the slaves): completed, but it says the old master is STILL a running master',
@@ -295,6 +296,17 @@ rows.push(
 
 // --- cancel, timeout and a lost reply at each step ----------------------------------------------------------------
 rows.push(
+  {
+    name: 'finding 7: a dozen xe calls timed out on a survivor before the recovery: none left running there, its sessions free, the recovery uses it',
+    lab: { hosts: 4, model: 'code' },
+    arrange: async ({ lab, engine }) => {
+      await lab.fault('poweroff', 1);
+      // forwarded to the dead master: each hangs until its time bound (sshd alone would keep all twelve)
+      for (let i = 0; i < 12; i++) await engine.runner.xe(address(lab, 2), { timeoutMs: 200 })(xe.poolList()).catch(() => undefined);
+    },
+    options: (scene) => ({ candidateUuid: scene.uuid(2), notInEmergency: 'transition-directly' }),
+    expect: { outcome: 'succeeded', roles: recoveredRoles(2, [1]) },
+  },
   {
     name: 'cancel as the toolstack restart starts: cancelled, nothing changed',
     lab: { hosts: 4, model: 'code' },

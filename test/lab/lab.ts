@@ -260,7 +260,7 @@ export class Lab {
   private writeHostFiles(h: HostRuntime, passwd: string, shadow: string, hash: string, known: string[]): void {
     const sh = this.sim.host(h.info.index);
     fs.mkdirSync(path.join(h.info.dir, 'etc-xensource'), { recursive: true });
-    this.writePoolConf(h, sh.role);
+    this.writePoolConf(h, this.sim.poolConfOf(sh));
     writeHostView({
       host: h.info,
       gid: h.gid,
@@ -438,7 +438,9 @@ export class Lab {
     if (this.stopping) return;
     for (const h of this.hosts) {
       const s = this.sim.host(h.info.index);
-      if (s.role !== h.writtenRole) this.writePoolConf(h, s.role);
+      // pool.conf says the new role at once, during a role change's fuse too (xapi then still serves the old one).
+      const conf = this.sim.poolConfOf(s);
+      if (conf !== h.writtenRole) this.writePoolConf(h, conf);
       const on = s.faults.power === 'on';
       // Port 443 is stunnel, a service of its own in front of xapi: it stays open while the host runs, whatever xapi
       // does (down, restarting after a role change).

@@ -179,13 +179,13 @@ describe('lab simulator: master loss (C, D)', () => {
     assert.equal((await xe(sim, 3, 'xe-toolstack-restart').catch(() => null))?.code, 1); // not an xe command
     const tsr = await sim.exec(3, [], { program: 'xe-toolstack-restart' });
     assert.deepEqual(tsr, { stdout: 'Executing xe-toolstack-restart\ndone.\n', stderr: '', code: 0 });
-    await waitFor(() => sim.host(3).xapi === 'running');
+    await waitFor(() => sim.runsAsConfigured(sim.host(3)));
     assert.equal((await xe(sim, 3, 'host-is-in-emergency-mode')).stdout, 'true\n');
     const err = await xe(sim, 3, 'pool-list');
     assert.deepEqual(err, {
       stdout: '',
       stderr:
-        'The server failed to handle your request, due to an internal error. The given message may give details useful for debugging the problem.\nmessage: Stunnel.Stunnel_connection_failed\n',
+        'The server failed to handle your request, due to an internal error. The given message may give details useful for debugging the problem.\nmessage: INTERNAL_ERROR: [ Stunnel.Stunnel_connection_failed ]\n',
       code: 1,
     });
     hang.abort();
@@ -216,20 +216,44 @@ describe('lab simulator: master loss (C, D)', () => {
       stderr: '',
       code: 0,
     });
-    assert.equal(h2.role, 'master');
-    assert.deepEqual(await xe(sim, 2, 'pool-list'), { stdout: '', stderr: 'Error: Connection refused (calling connect )\n', code: 1 });
-    await waitFor(() => h2.xapi === 'running');
+    assert.equal(sim.poolConfOf(h2), 'master');
+    // For its fuse xapi still serves as the emergency slave it was (xapi_fuse.ml): its stored error, not yet a refusal.
+    assert.match((await xe(sim, 2, 'pool-list')).stderr, /Stunnel_connection_failed/);
+    await waitFor(() => sim.runsAsConfigured(h2));
     const rec = await xe(sim, 2, 'pool-recover-slaves');
     assert.deepEqual(rec, { stdout: `${h3.uuid}\n`, stderr: '', code: 0 }); // h1 unreachable: skipped silently
-    assert.equal(h3.role, `slave:${h2.address}`);
-    await waitFor(() => h3.xapi === 'running');
+    assert.equal(sim.poolConfOf(h3), `slave:${h2.address}`);
+    await waitFor(() => sim.runsAsConfigured(h3));
     assert.equal(h3.emergency, false);
     const pl = await xe(sim, 3, 'pool-param-list', `uuid=${h2.db.pool.uuid}`);
     assert.match(pl.stdout, new RegExp(`master \\( RO\\): ${h2.uuid}\n`));
     // old master comes back, can reach the new master → demotes itself
     sim.powerOn(h1);
-    await waitFor(() => h1.role === `slave:${h2.address}` && h1.xapi === 'running' && !h1.emergency);
+    await waitFor(() => sim.poolConfOf(h1) === `slave:${h2.address}` && sim.runsAsConfigured(h1) && !h1.emergency);
     assert.equal((await xe(sim, 1, 'pool-list', 'params=master', '--minimal')).stdout, `${h2.uuid}\n`);
+  });
+
+  it('check_no_other_masters runs late: pool-list names the new master first; it demotes itself only after asking (issue 11, row 10)', async () => {
+    sim = mk({ durations: { masterCheckDelay: 30 } });
+    const [h1, h3] = [sim.host(1), sim.host(3)];
+    await xe(sim, 3, 'pool-emergency-transition-to-master'); // while the master h1 runs and is reachable
+    await waitFor(() => sim.runsAsConfigured(h3) && h3.role === 'master');
+    // the window: the new master answers as master before it has looked for another one
+    assert.equal((await xe(sim, 3, 'pool-list', 'params=master', '--minimal')).stdout, `${h3.uuid}\n`);
+    await waitFor(() => sim.poolConfOf(h3) === `slave:${h1.address}`);
+  });
+
+  it('check_no_other_masters asks one host after another and skips the unreachable ones, each after a connect attempt', async () => {
+    sim = mk({ durations: { masterCheckDelay: 5, connectAttempt: 50 } });
+    const [h1, h2, h3] = [sim.host(1), sim.host(2), sim.host(3)];
+    sim.setPartition(h3, h1, true);
+    await xe(sim, 3, 'pool-emergency-transition-to-master');
+    await waitFor(() => sim.runsAsConfigured(h3) && h3.role === 'master');
+    const started = Date.now();
+    await waitFor(() => h3.masterCheck === null);
+    // h1 (first in the DB) cannot be reached: skipped after a connect attempt; h2 is a slave: h3 stays master
+    assert.ok(Date.now() - started >= 50 * SCALE * 1000 - 20, `the check took ${Date.now() - started} ms`);
+    assert.deepEqual([sim.poolConfOf(h1), sim.poolConfOf(h3), sim.poolConfOf(h2)], ['master', 'master', `slave:${h1.address}`]);
   });
 
   it('returning old master that cannot reach the new master stays master (split-brain)', async () => {
@@ -237,15 +261,15 @@ describe('lab simulator: master loss (C, D)', () => {
     const [h1, h2, h3] = [sim.host(1), sim.host(2), sim.host(3)];
     sim.powerOff(h1);
     await xe(sim, 2, 'pool-emergency-transition-to-master');
-    await waitFor(() => h2.xapi === 'running');
+    await waitFor(() => sim.runsAsConfigured(h2));
     await xe(sim, 2, 'pool-recover-slaves');
-    await waitFor(() => h3.xapi === 'running' && !h3.emergency);
+    await waitFor(() => sim.runsAsConfigured(h3) && !h3.emergency);
     sim.setPartition(h1, h2, true);
     sim.powerOn(h1);
-    await waitFor(() => h1.xapi === 'running');
+    await waitFor(() => sim.runsAsConfigured(h1));
     await sleep(100);
-    assert.equal(h1.role, 'master');
-    assert.equal(h2.role, 'master');
+    assert.equal(sim.poolConfOf(h1), 'master');
+    assert.equal(sim.poolConfOf(h2), 'master');
   });
 
   it('slaves keep possibly stale DB copies; an emergency master starts from its own copy (D.1)', async () => {
@@ -262,7 +286,7 @@ describe('lab simulator: master loss (C, D)', () => {
     await xe(sim, 1, 'pool-param-set', `uuid=${pool}`, `default-SR=${oldDefault}`);
     sim.powerOff(h1);
     await xe(sim, 2, 'pool-emergency-transition-to-master');
-    await waitFor(() => h2.xapi === 'running');
+    await waitFor(() => sim.runsAsConfigured(h2));
     // the new master's DB is its stale copy: default-SR still points at the dead master's local SR
     assert.equal((await xe(sim, 2, 'pool-param-get', `uuid=${pool}`, 'param-name=default-SR')).stdout, `${local1}\n`);
     assert.equal((await xe(sim, 2, 'sr-list', `uuid=${local1}`, 'params=host', '--minimal')).stdout, 'xcp-host1\n');
@@ -290,9 +314,9 @@ describe('lab simulator: master loss (C, D)', () => {
     sim = mk();
     const h2 = sim.host(2);
     assert.deepEqual(await xe(sim, 3, 'pool-designate-new-master', `host-uuid=${h2.uuid}`), { stdout: '', stderr: '', code: 0 });
-    await waitFor(() => sim.hosts.every((h) => h.xapi === 'running' && !h.emergency)); // slaves may be briefly in emergency until the new master is up
+    await waitFor(() => sim.hosts.every((h) => sim.runsAsConfigured(h) && !h.emergency)); // slaves may be briefly in emergency until the new master is up
     assert.deepEqual(
-      sim.hosts.map((h) => [h.role, h.emergency]),
+      sim.hosts.map((h) => [sim.poolConfOf(h), h.emergency]),
       [[`slave:${h2.address}`, false], ['master', false], [`slave:${h2.address}`, false]],
     );
     assert.deepEqual(await xe(sim, 1, 'pool-designate-new-master', 'host-uuid=nope'), { stdout: '', stderr: 'The uuid you supplied was invalid.\ntype: host\nuuid: nope\n', code: 1 });
@@ -318,9 +342,9 @@ describe('lab simulator: HA (D.5)', () => {
     sim.stop();
     sim = mk({ ha: true });
     sim.powerOff(sim.host(1));
-    await waitFor(() => sim.host(2).role === 'master' && sim.host(2).xapi === 'running' && sim.host(3).xapi === 'running');
+    await waitFor(() => sim.poolConfOf(sim.host(2)) === 'master' && sim.runsAsConfigured(sim.host(2)) && sim.runsAsConfigured(sim.host(3)));
     await sleep(50);
-    assert.equal(sim.host(3).role, `slave:${sim.host(2).address}`);
+    assert.equal(sim.poolConfOf(sim.host(3)), `slave:${sim.host(2).address}`);
     assert.equal(sim.host(3).emergency, false);
   });
 
@@ -333,6 +357,56 @@ describe('lab simulator: HA (D.5)', () => {
     sim = mk({ ha: true });
     assert.deepEqual(await xe(sim, 2, 'host-emergency-ha-disable', '--force'), { stdout: '', stderr: '', code: 0 });
     assert.deepEqual(await xe(sim, 2, 'host-emergency-ha-disable', '--force'), notEnabled, 'a second run finds HA disarmed already');
+  });
+});
+
+describe('lab simulator: as strict as xapi (issue 11, row 13)', () => {
+  let sim: Simulator;
+  afterEach(() => sim?.stop());
+
+  it('pool-designate-new-master fails with HOST_OFFLINE while any member is dead', async () => {
+    sim = mk();
+    sim.powerOff(sim.host(3));
+    const r = await xe(sim, 1, 'pool-designate-new-master', `host-uuid=${sim.host(2).uuid}`);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`HOST_OFFLINE|${sim.host(3).uuid}`));
+    assert.equal(sim.poolConfOf(sim.host(1)), 'master');
+  });
+
+  it('xe takes --x as x=true and force=true as --force', async () => {
+    sim = mk();
+    assert.equal((await xe(sim, 1, 'pool-emergency-transition-to-master')).stdout, "Host agent is already master. Use '--force' to execute the operation anyway.\n");
+    assert.match((await xe(sim, 1, 'pool-emergency-transition-to-master', 'force=true')).stdout, /^Host agent will restart and transition to master/);
+    assert.equal((await xe(sim, 2, 'pool-list', 'params=master', 'minimal=true')).stdout, `${sim.host(1).uuid}\n`);
+  });
+
+  it('pool-recover-slaves spends a connect attempt on each unreachable member before it answers', async () => {
+    sim = mk({ addresses: ['192.168.10.11', '192.168.10.12', '192.168.10.13', '192.168.10.14'], durations: { connectAttempt: 20 } });
+    sim.powerOff(sim.host(1));
+    sim.powerOff(sim.host(4));
+    await xe(sim, 2, 'pool-emergency-transition-to-master');
+    await waitFor(() => sim.runsAsConfigured(sim.host(2)) && sim.host(2).role === 'master');
+    const started = Date.now();
+    const r = await xe(sim, 2, 'pool-recover-slaves');
+    assert.equal(r.stdout, `${sim.host(3).uuid}\n`);
+    assert.ok(Date.now() - started >= 2 * 20 * SCALE * 1000 - 20, `answered after ${Date.now() - started} ms`);
+  });
+
+  it('HA state resync: a disarmed master turns the pool\'s HA off; a disarmed slave may not join a pool whose HA is on', async () => {
+    sim = mk({ ha: true, durations: { haTimeout: 100000 } });
+    const [h1, h2, h3] = [sim.host(1), sim.host(2), sim.host(3)];
+    // h3 disarmed while the master still has HA on: after a restart it cannot join
+    await xe(sim, 3, 'host-emergency-ha-disable', '--force');
+    await xe(sim, 3, 'pool-emergency-reset-master', `master-address=${h1.address}`).catch(() => undefined);
+    sim.restartXapi(h3, 1, 'test');
+    await waitFor(() => h3.xapi === 'running' && h3.emergency);
+    assert.equal(h3.emergencyError?.code, 'HA_POOL_IS_ENABLED_BUT_HOST_IS_DISABLED');
+    // the master dies; h2 is disarmed and promoted: its start-up turns the pool's HA off
+    sim.powerOff(h1);
+    await xe(sim, 2, 'host-emergency-ha-disable', '--force');
+    await xe(sim, 2, 'pool-emergency-transition-to-master');
+    await waitFor(() => sim.runsAsConfigured(h2) && h2.role === 'master');
+    assert.equal(h2.db.pool.haEnabled, false);
   });
 });
 

@@ -30,6 +30,13 @@ export interface Durations {
   toolstackRestart: number;
   /** The master pushes its DB to one slave at a time, this far apart (D.1, pool_db_sync_interval 300 s). */
   dbSync: number;
+  /**
+   * check_no_other_masters runs late in a master's start-up, after its DB is up and pool-list already names it
+   * (xapi.ml server_init order): this long after xapi answers. Unconfirmed figure; a longer window is harsher.
+   */
+  masterCheckDelay: number;
+  /** What each unreachable host costs check_no_other_masters (and recover-slaves): one connect attempt. Unconfirmed. */
+  connectAttempt: number;
 }
 
 export const DEFAULT_DURATIONS: Durations = {
@@ -40,6 +47,8 @@ export const DEFAULT_DURATIONS: Durations = {
   helloRetry: 5,
   toolstackRestart: 3,
   dbSync: 300,
+  masterCheckDelay: 5,
+  connectAttempt: 10,
 };
 
 export interface SimOptions {
@@ -75,8 +84,16 @@ export interface SimHost {
   uuid: string;
   name: string;
   address: string;
-  /** Content of /etc/xensource/pool.conf: `master`, `slave:<ip>` or `broken`. */
+  /**
+   * The role xapi runs in (its in-memory Pool_role). pool.conf says the same, except during a role change's fuse:
+   * then `poolConf` holds what pool.conf already says, and xapi keeps serving in `role` until the fuse ends
+   * (xapi_fuse.ml). The lab's state and the hosts' pool.conf show `poolConf ?? role`.
+   */
   role: string;
+  poolConf: string | null;
+  fuseEndsAt: number | null;
+  /** check_no_other_masters in progress: when it asks the next host of its DB, and which one. */
+  masterCheck: { at: number; next: number } | null;
   xapi: XapiState;
   xapiUpAt: number | null;
   emergency: boolean;
@@ -145,6 +162,9 @@ export class Simulator extends EventEmitter {
       name: h.nameLabel,
       address: h.address,
       role: i === 0 ? 'master' : `slave:${masterAddress}`,
+      poolConf: null,
+      fuseEndsAt: null,
+      masterCheck: null,
       xapi: 'running',
       xapiUpAt: null,
       emergency: false,
@@ -267,6 +287,8 @@ export class Simulator extends EventEmitter {
 
   /** Stops xapi on h now; it comes back after `seconds` (unscaled) in whatever role pool.conf then says. */
   restartXapi(h: SimHost, seconds: number, why: string): void {
+    this.applyPoolConf(h);
+    h.masterCheck = null;
     h.xapi = 'restarting';
     h.xapiUpAt = Date.now() + seconds * this.opts.timeScale * 1000;
     // the emergency flag lives in xapi's memory: a stopped xapi has none; boot() decides it again
@@ -279,6 +301,34 @@ export class Simulator extends EventEmitter {
     this.dropPendingOf(h.index, { stdout: '', stderr: MSG.lostConnection, code: 1 });
   }
 
+  /** A stopped or restarting xapi reads pool.conf when it starts: a change waiting for its fuse takes effect. */
+  private applyPoolConf(h: SimHost): void {
+    if (h.poolConf === null) return;
+    h.role = h.poolConf;
+    h.poolConf = null;
+    h.fuseEndsAt = null;
+  }
+
+  /**
+   * A role change as xapi does it (xapi_pool_transition.ml, xapi_fuse.ml): pool.conf is rewritten at once, then the
+   * fuse; xapi keeps serving in its old role until it restarts into the new one.
+   */
+  changeRole(h: SimHost, role: string, why: string): void {
+    h.poolConf = role;
+    if (h.fuseEndsAt === null) h.fuseEndsAt = Date.now() + this.ms('fuse');
+    this.log(h.index, `pool.conf → ${role} (${why}); xapi serves as ${h.role} until its fuse ends`);
+  }
+
+  /** xapi runs, in the role pool.conf says (no role change waiting for its fuse). */
+  runsAsConfigured(h: SimHost): boolean {
+    return h.xapi === 'running' && h.poolConf === null;
+  }
+
+  /** pool.conf as the file says it now. */
+  poolConfOf(h: SimHost): string {
+    return h.poolConf ?? h.role;
+  }
+
   private hello(h: SimHost, m: SimHost | undefined): XapiError | null {
     if (!m || !this.reachable(h, m) || m.xapi !== 'running') return xapiError('INTERNAL_ERROR', MASTER_UNREACHABLE_EXCEPTION);
     if (m.role !== 'master') {
@@ -287,6 +337,13 @@ export class Simulator extends EventEmitter {
     }
     if (!m.db.hosts.some((x) => x.uuid === h.uuid)) return xapiError('HOST_UNKNOWN_TO_MASTER', h.uuid);
     return null;
+  }
+
+  /** Why h cannot join m now: Pool.hello's answer, then HA's state resync (a disarmed slave may not join a pool whose HA is on). */
+  private joinError(h: SimHost, m: SimHost | undefined): XapiError | null {
+    const refused = this.hello(h, m);
+    if (refused || !m) return refused;
+    return !h.haArmed && m.db.pool.haEnabled ? xapiError('HA_POOL_IS_ENABLED_BUT_HOST_IS_DISABLED') : null;
   }
 
   private joined(h: SimHost, m: SimHost): void {
@@ -305,25 +362,20 @@ export class Simulator extends EventEmitter {
     if (h.role === 'master') {
       h.emergency = false;
       h.emergencyError = null;
+      // HA state resync at start-up: a master whose HA is disarmed turns the pool's HA off (issue 11, row 13).
+      if (!h.haArmed && h.db.pool.haEnabled) {
+        h.db.pool.haEnabled = false;
+        h.db.generation++;
+        this.log(h.index, 'HA disarmed here: pool ha-enabled set to false');
+      }
       if (h.db.pool.master !== h.uuid) {
         h.db.pool.master = h.uuid;
         h.db.generation++;
       }
       h.nextSyncAt = now + this.ms('dbSync');
       this.log(h.index, 'xapi up as master');
-      // D.3 / G.6: check_no_other_masters, run at every master start-up. Ask every other host of our DB whether it is
-      // master; demote ourselves if one that we can reach says so; unreachable hosts are skipped ("carry on
-      // regardless") → split-brain under a partition.
-      for (const other of h.db.hosts) {
-        const o = this.byUuid(other.uuid);
-        if (!o || o === h) continue;
-        if (this.reachable(h, o) && o.xapi === 'running' && o.role === 'master') {
-          h.role = `slave:${o.address}`;
-          this.log(h.index, `found other master ${o.name}: demoting itself`);
-          this.restartXapi(h, this.opts.durations.startup, 'check_no_other_masters');
-          return;
-        }
-      }
+      // D.3 / G.6: check_no_other_masters, late in start-up (pool-list names us already), one host after the other.
+      h.masterCheck = { at: now + this.ms('masterCheckDelay'), next: 0 };
       return;
     }
     if (h.role.startsWith('slave:')) {
@@ -333,7 +385,7 @@ export class Simulator extends EventEmitter {
         return;
       }
       const m = this.byAddress(ip);
-      const err = this.hello(h, m);
+      const err = this.joinError(h, m);
       if (!err && m) {
         this.joined(h, m);
         this.log(h.index, `xapi up as slave of ${ip}`);
@@ -353,6 +405,32 @@ export class Simulator extends EventEmitter {
     this.log(h.index, `emergency mode (${err.code})`);
   }
 
+  /**
+   * One step of check_no_other_masters: ask the next host of our DB whether it is master. An unreachable one costs a
+   * connect attempt and is skipped ("carry on regardless": split-brain under a partition); a reachable master makes
+   * us its slave.
+   */
+  private checkNextMaster(h: SimHost, now: number): void {
+    const check = h.masterCheck;
+    if (!check) return;
+    const entry = h.db.hosts.filter((x) => x.uuid !== h.uuid)[check.next];
+    if (!entry) {
+      h.masterCheck = null;
+      return;
+    }
+    check.next++;
+    const o = this.byUuid(entry.uuid);
+    if (!o || o.faults.power !== 'on' || !this.reachable(h, o)) {
+      check.at = now + this.ms('connectAttempt');
+      return;
+    }
+    if (o.xapi === 'running' && o.role === 'master') {
+      h.masterCheck = null;
+      this.log(h.index, `found other master ${o.name}: demoting itself`);
+      this.changeRole(h, `slave:${o.address}`, 'check_no_other_masters');
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // timing loop
 
@@ -361,6 +439,8 @@ export class Simulator extends EventEmitter {
     const now = Date.now();
     for (const h of this.hosts) {
       if (h.faults.power !== 'on') continue;
+      if (h.fuseEndsAt !== null && now >= h.fuseEndsAt && h.poolConf !== null) this.restartXapi(h, this.opts.durations.startup, `fuse ended: restart as ${h.poolConf}`);
+      if (h.masterCheck && h.xapi === 'running' && h.role === 'master' && now >= h.masterCheck.at) this.checkNextMaster(h, now);
       if (h.xapi === 'restarting' && h.xapiUpAt !== null && now >= h.xapiUpAt) {
         if (h.faults.xapiDown) {
           h.xapi = 'stopped';
@@ -374,7 +454,7 @@ export class Simulator extends EventEmitter {
       if (h.emergency) {
         if (h.nextHelloAt !== null && now >= h.nextHelloAt) {
           const m = this.masterOf(h);
-          const err = h.role.slice(6) === h.address ? xapiError('HOST_ITS_OWN_SLAVE') : this.hello(h, m);
+          const err = h.role.slice(6) === h.address ? xapiError('HOST_ITS_OWN_SLAVE') : this.joinError(h, m);
           if (!err && m) this.joined(h, m);
           else {
             if (err && JSON.stringify(err) !== JSON.stringify(h.emergencyError)) {
@@ -441,6 +521,8 @@ export class Simulator extends EventEmitter {
   // faults (the lab layer adds the real-world side: sshd, nftables, listeners)
 
   powerOff(h: SimHost): void {
+    this.applyPoolConf(h);
+    h.masterCheck = null;
     h.faults.power = 'off';
     h.xapi = 'stopped';
     h.xapiUpAt = null;
@@ -675,15 +757,13 @@ export class Simulator extends EventEmitter {
   /** Pool.emergency_reset_master on host t (A.4). Returns false if it was a no-op. */
   resetMaster(t: SimHost, ip: string): boolean {
     if (t.haArmed) throw new XeFail(fail(renderError(xapiError('HA_IS_ENABLED'), this.opts.version)));
-    if (t.role === `slave:${ip}`) return false;
-    t.role = `slave:${ip}`;
-    this.restartXapi(t, this.opts.durations.fuse + this.opts.durations.startup, `become slave of ${ip}`);
+    if (this.poolConfOf(t) === `slave:${ip}`) return false;
+    this.changeRole(t, `slave:${ip}`, `become slave of ${ip}`);
     return true;
   }
 
   becomeMaster(t: SimHost, why: string): void {
-    t.role = 'master';
-    this.restartXapi(t, this.opts.durations.fuse + this.opts.durations.startup, why);
+    this.changeRole(t, 'master', why);
   }
 
   render(err: XapiError): string {
@@ -709,7 +789,7 @@ export class Simulator extends EventEmitter {
         uuid: h.uuid,
         name: h.name,
         address: h.address,
-        role: h.role,
+        role: this.poolConfOf(h),
         xapi: h.xapi,
         emergency: h.emergency,
         emergencyError: h.emergencyError,

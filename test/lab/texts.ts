@@ -86,6 +86,14 @@ const ERRORS: Record<string, ErrorDef> = {
   },
   HA_IS_ENABLED: { params: [], text: same('The operation could not be performed because HA is enabled on the Pool') },
   HA_NOT_ENABLED: { params: [], text: same('The operation could not be performed because HA is not enabled on the Pool') },
+  HA_POOL_IS_ENABLED_BUT_HOST_IS_DISABLED: {
+    params: [],
+    text: {
+      'pre-2021': 'This host cannot join the pool because the pool has HA enabled but this host has HA disabled.',
+      '8.2': 'This server cannot join the pool because the pool has HA enabled but this server has HA disabled.',
+      '8.3': 'This server cannot join the pool because the pool has HA enabled but this server has HA disabled.',
+    },
+  },
   POOL_NOT_IN_EMERGENCY_MODE: { params: [], text: same('This pool is not in emergency mode.') },
   UUID_INVALID: { params: ['type', 'uuid'], text: same('The uuid you supplied was invalid.') },
   INTERNAL_ERROR: {
@@ -115,12 +123,12 @@ export function xapiError(code: string, ...params: string[]): XapiError {
 }
 
 /**
- * The exception text stored with INTERNAL_ERROR when a slave cannot reach its master at start-up (C.2).
- * The exact text is UNCONFIRMED in the notes. We choose the name of xapi's stunnel exception, rendered by the
- * general A.0 rule (`message: <text>`), i.e. xe prints the internal-error sentence then
- * `message: Stunnel.Stunnel_connection_failed`.
+ * The exception text stored with INTERNAL_ERROR when a slave cannot reach its master at start-up (C.2). Issue 11
+ * (row 13, read from the xen-api sources) says it reads `message: INTERNAL_ERROR: [ … ]`: the stored error is
+ * itself an API error turned into a string (ExnHelper.string_of_exn: `CODE: [ p1; p2 ]`). What stands inside the
+ * brackets is UNCONFIRMED; we keep the name of xapi's stunnel exception there.
  */
-export const MASTER_UNREACHABLE_EXCEPTION = 'Stunnel.Stunnel_connection_failed';
+export const MASTER_UNREACHABLE_EXCEPTION = 'INTERNAL_ERROR: [ Stunnel.Stunnel_connection_failed ]';
 
 export const FUSE_TEXT = '10.'; // OCaml string_of_float 10. (A.0)
 export const MSG = {

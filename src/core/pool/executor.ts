@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { XeCommandError } from '../xe/errors';
-import { xeOperations, type SrSummary, type VmSummary, type XeRunner } from '../xe/operations';
+import { xeOperations, type VmSummary, type XeRunner } from '../xe/operations';
 import type { HostRunner, XeCallRecord } from './hostAccess';
+import { describeStep, nextSteps, type DefaultSrCheck, type RecoveryReport, type StepRecord } from './report';
 import type { PoolInventory, PoolMember } from './model';
 import { blockingRefusals, planAgeRefusal, planRecovery, type PlanOptions, type PlanRefusal, type RecoveryPlan, type RecoveryStep } from './plan';
 import { judgePool } from './verdict';
@@ -36,53 +37,6 @@ export const DEFAULT_EXECUTOR_TIMING: ExecutorTiming = {
   haElectionTimeoutMs: 90_000,
 };
 
-export type StepStatus = 'done' | 'failed' | 'not-run';
-
-/** The audit record of one step: what ran where, how long, what it printed. */
-export interface StepRecord {
-  readonly step: RecoveryStep;
-  readonly status: StepStatus;
-  readonly startedAt?: string;
-  readonly durationMs?: number;
-  readonly calls: readonly XeCallRecord[];
-  readonly detail: readonly string[];
-  readonly error?: string;
-}
-
-export interface DefaultSrCheck {
-  readonly uuid: string | null;
-  readonly name: string | undefined;
-  readonly valid: boolean;
-  readonly problems: readonly string[];
-  /** A better default SR the admin may set (pool-param-set default-SR=…); never set automatically. */
-  readonly proposal: SrSummary | undefined;
-}
-
-export interface RecoveryReport {
-  /**
-   * `unknown`: a state-changing step ended uncleanly (timeout, lost connection, cancel, an answer that
-   * cannot be read): it may have taken effect on the host, or may still do so.
-   */
-  readonly outcome: 'succeeded' | 'failed' | 'cancelled' | 'refused' | 'unknown';
-  readonly plan: RecoveryPlan;
-  readonly newMaster: PoolMember | undefined;
-  readonly steps: readonly StepRecord[];
-  readonly recoveredSlaves: readonly PoolMember[];
-  readonly stragglers: readonly PoolMember[];
-  readonly defaultSr: DefaultSrCheck | undefined;
-  readonly staleVms: readonly VmSummary[];
-  /** A host whose transition to master has an unknown outcome: it may be becoming master. */
-  readonly pendingMaster: PoolMember | undefined;
-  /** HA elected this host while we waited: nothing was done by hand. */
-  readonly haElected?: PoolMember;
-  /** Another client held the pool's lock: nothing ran. */
-  readonly lockConflict?: PoolLockHeldError;
-  /** The old master still ran as master at the end (a forced recovery): the pool has two masters. */
-  readonly oldMasterStillMaster: boolean;
-  /** What the admin must still do, in order. */
-  readonly nextSteps: readonly string[];
-}
-
 export type RecoveryEvent =
   | { readonly kind: 'step-started'; readonly step: RecoveryStep; readonly index: number; readonly total: number }
   | { readonly kind: 'output'; readonly step: RecoveryStep; readonly line: string }
@@ -92,6 +46,9 @@ export type RecoveryEvent =
   | { readonly kind: 'countdown'; readonly step: RecoveryStep; readonly what: string; readonly secondsLeft: number }
   /** Cancel was asked for while the transition ran: it cannot be stopped once the host received it. */
   | { readonly kind: 'cancel-refused'; readonly step: RecoveryStep; readonly reason: string };
+
+/** What each member that does not answer adds to pool-recover-slaves' time bound. */
+const RECOVER_COST_PER_SILENT_HOST_MS = 30_000;
 
 /** The steps that change a host: their unclean end leaves its state unknown. */
 const STATE_CHANGING_STEPS: ReadonlySet<RecoveryStep['kind']> = new Set(['disable-ha', 'restart-toolstack', 'transition-to-master', 'recover-slaves', 'reset-master']);
@@ -122,40 +79,6 @@ export class RecoveryCancelledError extends Error {
   constructor() {
     super('recovery cancelled');
     this.name = 'RecoveryCancelledError';
-  }
-}
-
-/** The outcome in words, first line of every report and notification. */
-export function describeOutcome(report: RecoveryReport): string {
-  const newMaster = report.newMaster ? `; new master ${report.newMaster.name} (${report.newMaster.address})` : '';
-  if (report.oldMasterStillMaster && report.plan.oldMaster) return `completed — ${report.plan.oldMaster.name} is STILL a running master (two masters)${newMaster}`;
-  if (report.outcome === 'unknown') {
-    return report.pendingMaster ? `outcome unknown: ${report.pendingMaster.name} may be becoming master — do not promote another host` : 'outcome unknown: a step did not end cleanly';
-  }
-  return `${report.outcome}${newMaster}`;
-}
-
-export function describeStep(step: RecoveryStep): string {
-  const on = `on ${step.host.name} (${step.host.address})`;
-  switch (step.kind) {
-    case 'wait-for-ha':
-      return 'wait for HA to elect a new master by itself';
-    case 'disable-ha':
-      return `xe host-emergency-ha-disable --force ${on}`;
-    case 'restart-toolstack':
-      return `xe-toolstack-restart ${on}, then wait for emergency mode`;
-    case 'transition-to-master':
-      return `xe pool-emergency-transition-to-master ${on}`;
-    case 'wait-for-master':
-      return `wait until ${step.host.name} is master (pool.conf and pool-list)`;
-    case 'recover-slaves':
-      return `xe pool-recover-slaves ${on}`;
-    case 'reset-master':
-      return `xe pool-emergency-reset-master master-address=${step.master.address} ${on}`;
-    case 'verify-slaves':
-      return 'check that every reachable slave follows the new master';
-    case 'check-default-sr':
-      return `check the pool's default SR ${on}`;
   }
 }
 
@@ -363,10 +286,15 @@ export class RecoveryExecutor {
       }
       case 'wait-for-master':
         await this.waitFor(step.host, this.timing.masterReadyTimeoutMs, context, (f) => f.role?.role === 'master' && f.xapi === 'running', 'to run as master');
-        await this.waitUntil(this.timing.masterReadyTimeoutMs, context, async () => (await xeOperations.masterUuid(run)) === step.host.uuid, `${step.host.name} to report itself as master in pool-list`);
+        {
+          // During the fuse pool.conf says master while xapi still serves as the slave it was, and a forwarded
+          // pool-list hangs: poll with a short bound rather than the command timeout.
+          const poll = this.runner.xe(step.host.address, { timeoutMs: Math.min(this.timing.commandTimeoutMs, 10_000), signal: context.signal });
+          await this.waitUntil(this.timing.masterReadyTimeoutMs, context, async () => (await xeOperations.masterUuid(poll)) === step.host.uuid, `${step.host.name} to report itself as master in pool-list`);
+        }
         return context.log(`${step.host.name} is the master (pool.conf and pool-list agree)`);
       case 'recover-slaves':
-        return this.recoverSlaves(run, context);
+        return this.recoverSlaves(this.recoverRunner(step.host, plan, context), context);
       case 'reset-master': {
         const notice = await xeOperations.emergencyResetMaster(run, step.master.address);
         const after = notice.kind === 'become-slave' ? ` in ${notice.delaySeconds} s` : '';
@@ -405,6 +333,15 @@ export class RecoveryExecutor {
     throw new Error(`HA did not elect a new master within ${Math.round(this.timing.haElectionTimeoutMs / 1000)} s (HA's own timeout, then the winner's start-up)`);
   }
 
+  /**
+   * pool-recover-slaves works host by host and spends a connect attempt on each member it cannot reach, so its time
+   * bound grows with the members that did not answer us (30 s each: xapi's connect attempt, rounded up).
+   */
+  private recoverRunner(master: PoolMember, plan: RecoveryPlan, context: StepContext): XeRunner {
+    const silent = this.inventory.members.filter((m) => !plan.verified.some((v) => v.uuid === m.uuid)).length;
+    return this.runner.xe(master.address, { timeoutMs: this.timing.commandTimeoutMs + silent * RECOVER_COST_PER_SILENT_HOST_MS, signal: context.signal });
+  }
+
   private async recoverSlaves(run: XeRunner, context: StepContext): Promise<void> {
     const uuids = await xeOperations.recoverSlaves(run);
     for (const uuid of uuids) this.recovered.add(uuid);
@@ -414,8 +351,9 @@ export class RecoveryExecutor {
 
   /**
    * Every member except the new master (and the dead one) should end up `slave:<new master>`,
-   * with xapi running and out of emergency mode. A recovered slave restarts its xapi after the
-   * fuse, so this waits for that; slaves that still do not follow get recover-slaves again.
+   * with xapi running, out of emergency mode and live in the new master's host list. A recovered
+   * slave restarts its xapi after the fuse, so this waits for that; slaves that still do not
+   * follow get recover-slaves again.
    */
   private async verifySlaves(newMaster: PoolMember, plan: RecoveryPlan, run: XeRunner, context: StepContext): Promise<void> {
     let pending = this.inventory.members.filter((m) => m.uuid !== newMaster.uuid && m.uuid !== plan.oldMaster?.uuid);
@@ -426,12 +364,15 @@ export class RecoveryExecutor {
       const deadline = Date.now() + Math.max(this.timing.recoverRetryDelayMs, this.timing.masterReadyTimeoutMs / (this.timing.recoverRetries + 1));
       while (pending.length) {
         const results = await Promise.all(pending.map(async (member) => ({ member, status: await probeHost(this.runner, member, { commandTimeoutMs: this.timing.commandTimeoutMs, signal: context.signal }) })));
+        // pool.conf alone says nothing: during its fuse a slave's pool.conf already names the new master while its
+        // xapi still serves in the old role. It follows once the new master counts it live (restarted and joined).
+        const live = await xeOperations.liveHostUuids(run).catch(() => new Set<string>());
         pending = [];
         for (const { member, status } of results) {
           if (status.health.kind === 'unreachable') {
             unreachable.push(member);
             context.log(`${member.name} is unreachable (${status.health.message}); it cannot follow until it is back`);
-          } else if (status.health.kind === 'probed' && follows(status.health.facts)) context.log(`${member.name} follows ${newMaster.name}`);
+          } else if (status.health.kind === 'probed' && follows(status.health.facts) && live.has(member.uuid)) context.log(`${member.name} follows ${newMaster.name} (live in its host list)`);
           else pending.push(member);
         }
         if (!pending.length || Date.now() >= deadline) break;
@@ -439,7 +380,7 @@ export class RecoveryExecutor {
       }
       if (pending.length === 0 || attempt >= this.timing.recoverRetries) break;
       context.log(`not following yet: ${pending.map((m) => m.name).join(', ')}; running recover-slaves again`);
-      await this.recoverSlaves(run, context);
+      await this.recoverSlaves(this.recoverRunner(newMaster, plan, context), context);
     }
     this.stragglers = [...pending, ...unreachable];
     if (this.stragglers.length) context.log(`still not following ${newMaster.name}: ${this.stragglers.map((m) => m.name).join(', ')}`);
@@ -527,55 +468,5 @@ export class RecoveryExecutor {
   }
 }
 
-function nextSteps(
-  outcome: RecoveryReport['outcome'],
-  plan: RecoveryPlan,
-  steps: readonly StepRecord[],
-  found: Pick<RecoveryReport, 'stragglers' | 'defaultSr' | 'staleVms' | 'pendingMaster' | 'oldMasterStillMaster' | 'haElected'>,
-): string[] {
-  const { stragglers, defaultSr, staleVms, pendingMaster } = found;
-  const result: string[] = [];
-  const done = (kind: RecoveryStep['kind']) => steps.some((s) => s.step.kind === kind && s.status === 'done');
-  if (found.haElected) result.push(`HA elected ${found.haElected.name} as the new master by itself: nothing was done by hand. Check the VMs of the lost master and the default SR.`);
-  const haWait = steps.find((s) => s.step.kind === 'wait-for-ha' && s.status === 'failed');
-  if (haWait && outcome === 'failed') {
-    result.push('HA elected no new master in time: recover by hand (Guided Recovery again offers it). That path disables HA on every survivor first (host-emergency-ha-disable --force).');
-  }
-  if (found.oldMasterStillMaster && plan.oldMaster) {
-    result.push(
-      `${plan.oldMaster.name} is STILL a running master (two masters): demote it first (Demote Old Master, or xe pool-emergency-reset-master ` +
-        `master-address=${plan.candidate?.address ?? '<new master>'} on it), before anything else writes to the pool.`,
-    );
-  }
-  if (pendingMaster) {
-    result.push(
-      `Outcome unknown: ${pendingMaster.name} may be becoming master — do not promote another host. Wait until it answers as master ` +
-        `(refresh it), then run "Recover Slaves" on it.`,
-    );
-  } else if (outcome === 'unknown') {
-    const failed = steps.find((s) => s.status === 'failed');
-    if (failed) result.push(`Outcome unknown: "${describeStep(failed.step)}" did not end cleanly; refresh the pool and check ${failed.step.host.name} before going on.`);
-  }
-  if (outcome === 'refused') result.push(...blockingRefusals(plan).map((r) => `Resolve first: ${r.reason}.`));
-  if (done('transition-to-master') && !done('recover-slaves') && plan.candidate && !pendingMaster) {
-    result.push(`${plan.candidate.name} was told to become master, but the slaves were not recovered yet: once it answers as master, run "Recover Slaves" on it.`);
-  }
-  for (const demoted of steps.filter((s) => s.step.kind === 'reset-master' && s.status === 'done')) {
-    if (demoted.step.kind !== 'reset-master') continue;
-    const { host, master } = demoted.step;
-    result.push(`${host.name} was demoted to a slave of ${master.name}: once it reaches ${master.name} it joins by itself (refresh to check it; Recover Slaves on ${master.name} if it does not).`);
-  }
-  if (stragglers.length) result.push(`Run "Recover Slaves" again once these hosts are reachable: ${stragglers.map((m) => m.name).join(', ')}.`);
-  if (defaultSr?.proposal) result.push(`Set the default SR to "${defaultSr.proposal.name}" (${defaultSr.proposal.uuid}): xe pool-param-set uuid=${plan.poolUuid} default-SR=${defaultSr.proposal.uuid}.`);
-  else if (defaultSr && !defaultSr.valid) result.push(`Fix the default SR: ${defaultSr.problems.join('; ')}.`);
-  if (staleVms.length && plan.oldMaster) {
-    result.push(
-      `${staleVms.length} VM(s) are still marked Running on the dead master ${plan.oldMaster.name} (${staleVms.map((v) => v.name).join(', ')}). ` +
-        'Only when that host is certainly powered off, reset each with xe vm-reset-powerstate uuid=<vm> --force, then start it elsewhere. This is never done automatically.',
-    );
-  }
-  if (plan.oldMaster && done('transition-to-master')) {
-    result.push(`Keep ${plan.oldMaster.name} off the network until it is reinstalled or demoted (xe pool-emergency-reset-master master-address=${plan.candidate?.address ?? '<new master>'}): if it comes back unable to reach the new master it starts as a second master.`);
-  }
-  return result;
-}
+export { describeOutcome, describeStep } from './report';
+export type { DefaultSrCheck, RecoveryReport, StepRecord, StepStatus } from './report';

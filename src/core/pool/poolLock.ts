@@ -59,6 +59,8 @@ function lockDir(poolUuid: string): string {
 }
 
 const MARK = '@@lock';
+/** Lock commands are scripts: errors name them by what they do. */
+const LOCK_CALL = { timeoutMs: 10_000, display: 'the pool lock script' } as const;
 
 /**
  * One script per host: take the lock with mkdir (atomic), or say who holds it and whether it expired. The holder
@@ -107,11 +109,11 @@ export class HeldPoolLock {
 
   /** Pushes the expiry out again; a host that does not answer keeps the old expiry. */
   async renew(): Promise<void> {
-    await Promise.allSettled(this.hosts.map((h) => this.runner.shell(h.address, ownScript(this.poolUuid, this.token, 'renew'), { timeoutMs: 10_000 })));
+    await Promise.allSettled(this.hosts.map((h) => this.runner.shell(h.address, ownScript(this.poolUuid, this.token, 'renew'), LOCK_CALL)));
   }
 
   async release(): Promise<void> {
-    await Promise.allSettled(this.hosts.map((h) => this.runner.shell(h.address, ownScript(this.poolUuid, this.token, 'release'), { timeoutMs: 10_000 })));
+    await Promise.allSettled(this.hosts.map((h) => this.runner.shell(h.address, ownScript(this.poolUuid, this.token, 'release'), LOCK_CALL)));
   }
 }
 
@@ -151,7 +153,7 @@ export async function acquirePoolLock(
 async function takeOn(runner: HostRunner, pool: { readonly poolUuid: string; readonly poolName: string }, host: PoolMember, holder: string): Promise<Error | undefined> {
   let result;
   try {
-    result = await runner.shell(host.address, acquireScript(pool.poolUuid, holder), { timeoutMs: 10_000 });
+    result = await runner.shell(host.address, acquireScript(pool.poolUuid, holder), LOCK_CALL);
   } catch (error) {
     return new Error(`could not take the pool lock on ${host.name}: ${(error as Error).message}`);
   }
@@ -165,7 +167,7 @@ async function takeOn(runner: HostRunner, pool: { readonly poolUuid: string; rea
 
 /** Removes a stale lock on one host, only if it is still the one the admin was shown (same token). */
 export async function breakPoolLock(runner: HostRunner, poolUuid: string, host: PoolMember, holder: LockHolder): Promise<void> {
-  await runner.shell(host.address, ownScript(poolUuid, holder.token, 'break'), { timeoutMs: 10_000 });
+  await runner.shell(host.address, ownScript(poolUuid, holder.token, 'break'), LOCK_CALL);
 }
 
 /** Runs `work` under the pool lock on `hosts`, and releases it however `work` ends. */

@@ -119,6 +119,12 @@ export const xeOperations = {
     return records.map((r) => ({ uuid: required(r, 'uuid'), name: required(r, 'name-label'), address: required(r, 'address') }));
   },
 
+  /** The hosts the master counts as live (host-metrics-live): a slave that restarted after its fuse and joined. */
+  async liveHostUuids(run: XeRunner): Promise<Set<string>> {
+    const records = parseXeRecords(await runChecked(run, xe.hostList({ params: ['uuid', 'host-metrics-live'] })), 'host-list output');
+    return new Set(records.filter((r) => required(r, 'host-metrics-live') === 'true').map((r) => required(r, 'uuid')));
+  },
+
   async masterUuid(run: XeRunner): Promise<string | undefined> {
     return parseMinimal(await runChecked(run, xe.poolList({ params: ['master'], minimal: true })))[0];
   },

@@ -51,10 +51,14 @@ export function address(lab: Lab, host: number): string {
   return lab.hostByArg(host).info.address;
 }
 
-/** Waits until the xapi of every powered-on host runs again (after heal, power-on or a role change). */
+/**
+ * Waits until the xapi of every powered-on host runs again in the role its pool.conf says (after heal, power-on or a
+ * role change and its fuse) and no master is still looking for other masters (check_no_other_masters).
+ */
 export async function waitUntilSettled(lab: Lab, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (lab.state().hosts.some((h) => h.faults.power === 'on' && !h.faults.xapiDown && h.xapi !== 'running')) {
+  const busy = (h: (typeof lab.sim.hosts)[number]) => h.faults.power === 'on' && !h.faults.xapiDown && (!lab.sim.runsAsConfigured(h) || h.masterCheck !== null);
+  while (lab.sim.hosts.some(busy)) {
     if (Date.now() > deadline) throw new Error(`lab not settled after ${timeoutMs} ms:\n${lab.statusTable()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

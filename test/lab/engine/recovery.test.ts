@@ -241,6 +241,25 @@ describe('engine: recovery against the lab', function () {
       for (const h of hosts.filter((h) => h.index !== 1 && h.uuid !== candidate.uuid)) assert.equal(h.role, `slave:${address(lab, 1)}`);
     }));
 
+  it('counts a slave as following only once the new master lists it live, never on pool.conf alone during its fuse (issue 11, row 9)', () =>
+    withPool({ name: 'eng-fuse', baseAddress: 'auto', model: 'code', durations: { fuse: 100 } }, async (scene) => {
+      const { lab } = scene;
+      await lab.fault('poweroff', 1);
+      let recoveredAt = 0;
+      const followedAt: number[] = [];
+      const report = await recover(scene, {
+        notInEmergency: 'transition-directly',
+        onEvent: (e) => {
+          if (e.kind === 'step-finished' && e.record.step.kind === 'recover-slaves') recoveredAt = Date.now();
+          if (e.kind === 'output' && / follows xcp-host\d/.test(e.line)) followedAt.push(Date.now());
+        },
+      });
+      assertRecovered(lab, report, 1);
+      // fuse 100 s × 0.02 = 2 s: a slave's pool.conf names the new master at once, its xapi restarts after the fuse
+      assert.equal(followedAt.length, 2);
+      for (const at of followedAt) assert.ok(at - recoveredAt >= 100 * SCALE * 1000 - 100, `counted as following ${at - recoveredAt} ms after recover-slaves`);
+    }));
+
   it('allows one operation per pool at a time', async () => {
     const locks = new PoolLocks();
     const pool = { poolUuid: 'p', poolName: 'pool-prod' };
