@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { PoolMonitor } from '../core/pool/monitor';
 import type { PoolMember } from '../core/pool/model';
+import { answeringMembers } from '../core/pool/plan';
 import { breakPoolLock, defaultLockOwner, PoolLockHeldError, withPoolLock } from '../core/pool/poolLock';
 import type { CallRecorder } from '../audit';
 import type { PoolRegistry } from '../poolRegistry';
@@ -76,10 +77,6 @@ export function lockOwner(): string {
   return defaultLockOwner(`${vscode.env.appName}, window ${vscode.env.sessionId.slice(0, 8)}`);
 }
 
-/** Members that answered their last probe: the hosts an action may touch and lock. */
-export function answeringMembers(monitor: PoolMonitor): PoolMember[] {
-  return monitor.allStatuses().flatMap((s) => (s.health.kind === 'probed' ? [s.member] : []));
-}
 
 /**
  * Runs `work` under both locks: the window's own (one operation per pool here) and the pool's lock on its hosts
@@ -89,9 +86,9 @@ export async function withPoolLocks<T>(context: CommandContext, monitor: PoolMon
   return context.registry.locks.withLock(monitor.inventory, operation, async () => {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await withPoolLock(monitor.runner, monitor.inventory, answeringMembers(monitor), operation, lockOwner(), work);
+        return await withPoolLock(monitor.runner, monitor.inventory, answeringMembers(monitor.allStatuses()), operation, lockOwner(), work);
       } catch (error) {
-        if (!(error instanceof PoolLockHeldError) || !(await offerToBreak(monitor, error)) || attempt > 0) throw error;
+        if (attempt > 0 || !(error instanceof PoolLockHeldError) || !(await offerToBreak(monitor, error))) throw error;
       }
     }
   });

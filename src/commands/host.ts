@@ -3,7 +3,8 @@ import { xeOperations } from '../core/xe/operations';
 import { parseUserXeCommand } from '../core/xe/userCommand';
 import type { XenNode } from '../tree/nodes';
 import { ui } from '../ui';
-import { answeringMembers, orCancel, resolveHost, withPoolLocks, type CommandContext } from './context';
+import { answeringMembers } from '../core/pool/plan';
+import { orCancel, resolveHost, withPoolLocks, type CommandContext } from './context';
 import { confirmFreshPlan, confirmPlan, executePlan, freshPlan, onlySteps, waitForHaFirst } from './recovery';
 
 export async function refreshHost(context: CommandContext, node?: XenNode): Promise<void> {
@@ -58,7 +59,7 @@ export async function recoverSlaves(context: CommandContext, node?: XenNode): Pr
     candidate: member,
     candidateReasons: [],
     oldMaster: undefined,
-    verified: answeringMembers(monitor),
+    verified: answeringMembers(monitor.allStatuses()),
     leftOut: [],
     refusals: [],
     notes: [],

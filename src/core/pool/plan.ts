@@ -84,6 +84,16 @@ interface Survivor {
   readonly facts: HostProbeFacts;
 }
 
+/** Members whose probe answered: the only ones a step may act on, and where the pool lock is taken. */
+export function answeringMembers(statuses: readonly HostStatus[]): PoolMember[] {
+  return statuses.flatMap((s) => (s.health.kind === 'probed' ? [s.member] : []));
+}
+
+/** A plan is as old as its oldest probe: a plan built later from the same probe is no fresher. */
+function probedAt(statuses: readonly HostStatus[]): number {
+  return Math.min(Date.now(), ...statuses.map((s) => (s.probedAt ? Date.parse(s.probedAt) : Date.now())));
+}
+
 function survivors(statuses: readonly HostStatus[]): Survivor[] {
   return statuses.flatMap((s) => (s.health.kind === 'probed' && s.health.facts.xapi === 'running' ? [{ member: s.member, facts: s.health.facts }] : []));
 }
@@ -212,15 +222,14 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
   if (leftOut.length) notes.push(`Left as they are (not reachable with xapi running): ${leftOut.map((m) => m.name).join(', ')}. Run recover-slaves again once they are back.`);
 
   return {
-    // As old as its oldest probe: a plan built later from the same probe is no fresher.
-    createdAt: Math.min(Date.now(), ...statuses.map((s) => (s.probedAt ? Date.parse(s.probedAt) : Date.now()))),
+    createdAt: probedAt(statuses),
     poolUuid: inventory.poolUuid,
     poolName: inventory.poolName,
     verdict: verdict.kind,
     candidate: chosen?.member,
     candidateReasons: chosen ? candidateReasons(chosen, inventory) : [],
     oldMaster,
-    verified: statuses.filter((s) => s.health.kind === 'probed').map((s) => s.member),
+    verified: answeringMembers(statuses),
     leftOut,
     refusals,
     notes,
@@ -256,7 +265,7 @@ export function planDemotion(inventory: PoolInventory, verdict: PoolVerdict, sta
   const steps: RecoveryStep[] = keep && refusals.length === 0 ? [...demoted.map((d) => ({ kind: 'reset-master' as const, host: d.member, master: keep.member })), { kind: 'verify-slaves', host: keep.member }] : [];
   const names = (list: readonly Survivor[]) => (list.length ? list.map((s) => s.member.name).join(', ') : 'none');
   return {
-    createdAt: Math.min(Date.now(), ...statuses.map((s) => (s.probedAt ? Date.parse(s.probedAt) : Date.now()))),
+    createdAt: probedAt(statuses),
     poolUuid: inventory.poolUuid,
     poolName: inventory.poolName,
     verdict: verdict.kind,
@@ -265,7 +274,7 @@ export function planDemotion(inventory: PoolInventory, verdict: PoolVerdict, sta
       ? [`the other members follow it (${followers(keep).length}: ${names(followers(keep))})`, ...demoted.map((d) => `${d.member.name} is followed by ${followers(d).length} (${names(followers(d))}): its pool state is the older one`)]
       : [],
     oldMaster: demoted[0]?.member,
-    verified: statuses.filter((s) => s.health.kind === 'probed').map((s) => s.member),
+    verified: answeringMembers(statuses),
     leftOut: statuses.filter((s) => !alive.some((a) => a.member.uuid === s.member.uuid)).map((s) => s.member),
     refusals,
     notes: demoted.length ? [`${names(demoted)} restart(s) as slave of ${keep?.member.name ?? '?'} after xapi's fuse; one that cannot reach it waits in emergency mode, no longer a master.`] : [],

@@ -8,7 +8,7 @@ import { discoverPool } from '../../../src/core/pool/discovery';
 import { RecoveryExecutor, describeOutcome, type ExecutorTiming, type RecoveryEvent, type RecoveryReport } from '../../../src/core/pool/executor';
 import type { XeCallRecord } from '../../../src/core/pool/hostAccess';
 import type { HostStatus, PoolInventory, PoolVerdict } from '../../../src/core/pool/model';
-import { planDemotion, planRecovery, type PlanOptions, type RecoveryPlan } from '../../../src/core/pool/plan';
+import { answeringMembers, planDemotion, planRecovery, type PlanOptions, type RecoveryPlan } from '../../../src/core/pool/plan';
 import { probeMembers } from '../../../src/core/pool/prober';
 import { judgePool } from '../../../src/core/pool/verdict';
 import type { Lab, LabOptions } from '../lab';
@@ -45,8 +45,8 @@ export interface Expectation {
   readonly said?: RegExp;
   /** Matched against every step's detail lines (joined), e.g. a refused cancel. */
   readonly detail?: RegExp;
-  /** The final pool.conf of every host, as `name=role`, after the lab settled. */
-  readonly roles?: (scene: Scene) => readonly string[];
+  /** The final pool.conf of every host, as `name=role`, after the lab settled; 'unchanged': as before the act. */
+  readonly roles?: ((scene: Scene) => readonly string[]) | 'unchanged';
   /** Nothing of ours changed any host (e.g. HA recovered the pool by itself). */
   readonly noStateChanges?: boolean;
   /** A forced recovery may leave two masters: the admin overrode that refusal; the report must say it. */
@@ -112,6 +112,7 @@ async function act(scene: Scene, scenario: Scenario, options: RunOptions, expect
   let plan = scenario.planner === 'demotion' ? planDemotion(inventory, verdict, statuses) : planRecovery(inventory, verdict, statuses, options);
   plan = (await scenario.between?.(scene, plan)) ?? plan;
   const before = snapshot(lab);
+  const rolesBefore = roleList(lab);
   const calls: XeCallRecord[] = [];
   const stopListening = engine.runner.onXeCall((call) => calls.push(call));
   const cancel = new AbortController();
@@ -162,7 +163,7 @@ async function act(scene: Scene, scenario: Scenario, options: RunOptions, expect
   if (expect.refusal) assert.match(report.plan.refusals.map((r) => r.reason).join(' | '), expect.refusal, context);
   if (expect.said) assert.match(said, expect.said, context);
   if (expect.detail) assert.match(report.steps.flatMap((s) => s.detail).join('\n'), expect.detail, context);
-  if (expect.roles) assert.deepEqual(roleList(lab), expect.roles(scene), context);
+  if (expect.roles) assert.deepEqual(roleList(lab), expect.roles === 'unchanged' ? rolesBefore : expect.roles(scene), context);
   if (expect.noStateChanges) assert.deepEqual(calls.filter((c) => c.changesState).map((c) => `${c.command} on ${c.host}`), [], context);
 
   // Invariant 1: never two running masters because of an action we took (unless the admin forced past it, and
@@ -174,7 +175,7 @@ async function act(scene: Scene, scenario: Scenario, options: RunOptions, expect
   }
   // Invariant 2: no state-changing call on a host we could not verify (it answered the probe the plan was made
   // from, or it is the host the plan promoted and we waited for).
-  const verified = new Set(statuses.filter((s) => s.health.kind === 'probed').map((s) => s.member.address));
+  const verified = new Set(answeringMembers(statuses).map((m) => m.address));
   for (const call of calls.filter((c) => c.changesState)) assert.ok(verified.has(call.host), `${call.command} on ${call.host}, which did not answer the probe\n${context}`);
   // Invariant 3: no remote process of ours left after its timeout.
   const deadline = Date.now() + (MATRIX_TIMING.commandTimeoutMs ?? 3_000) + 3_000;
