@@ -81,9 +81,12 @@ export function lockOwner(): string {
 /**
  * Runs `work` under both locks: the window's own (one operation per pool here) and the pool's lock on its hosts
  * (one client at a time). A stale pool lock may be broken after a modal confirmation naming its holder.
+ * The pool is probed again first: the lock goes to the members that answer now, not to those that answered at the
+ * last refresh (a master that died since would make the lock, and with it the action, fail).
  */
 export async function withPoolLocks<T>(context: CommandContext, monitor: PoolMonitor, operation: string, work: () => Promise<T>): Promise<T> {
   return context.registry.locks.withLock(monitor.inventory, operation, async () => {
+    await monitor.refresh();
     for (let attempt = 0; ; attempt++) {
       try {
         return await withPoolLock(monitor.runner, monitor.inventory, answeringMembers(monitor.allStatuses()), operation, lockOwner(), work);

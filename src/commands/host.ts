@@ -83,8 +83,7 @@ export async function restartToolstack(context: CommandContext, node?: XenNode):
   );
   if (!confirmed) return;
   await withPoolLocks(context, monitor, `Restart toolstack on ${member.name}`, async () => {
-    // Re-checked under the lock: the host must still answer (no action on a host we could not verify).
-    await monitor.refresh([member.uuid]);
+    // Re-checked under the lock (withPoolLocks probed the pool): the host must answer (no action on a host we could not verify).
     if (monitor.status(member.uuid)?.health.kind !== 'probed') throw new Error(`${member.name} does not answer now; nothing was run.`);
     await monitor.runner.restartToolstack(member.address, { timeoutMs: 120_000 });
   });
