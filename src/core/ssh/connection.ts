@@ -61,6 +61,10 @@ function socketFailure(error: NodeJS.ErrnoException): 'refused' | 'unreachable' 
   }
 }
 
+/** How often, and how far apart (growing), a refused channel is asked for again on the same connection. */
+const CHANNEL_RETRIES = 4;
+const CHANNEL_RETRY_MS = 50;
+
 /**
  * One authenticated SSH connection to one host, multiplexing commands over channels. Opened with
  * TCP_NODELAY (without it every warm call waits ~40 ms for a delayed ACK) and keepalives.
@@ -73,6 +77,11 @@ export class SshConnection {
   private isClosed = false;
   /** sshd refused a channel: no new commands here; closed once the running ones end. */
   private retired = false;
+  /**
+   * Channels closed by us before their command ended (timeout, cancel). Their processes may keep sshd's sessions
+   * (MaxSessions) after the channel is gone; without any, a refusal is sshd freeing a finished session late.
+   */
+  private abandonedChannels = 0;
   lastUsed = Date.now();
 
   private constructor(
@@ -154,6 +163,7 @@ export class SshConnection {
         finish(() => reject(error));
         // OpenSSH's sshd ignores signal requests; closing the channel is what ends a command that runs under
         // boundedCommand (its stdin watcher sees EOF and kills the command's process group).
+        if (channel) this.abandonedChannels++;
         channel?.close();
       };
       const timer = setTimeout(() => abandon(new SshCommandTimeoutError(this.target.name, display, timeoutMs)), timeoutMs);
@@ -165,19 +175,26 @@ export class SshConnection {
       void this.acquireChannel().then(() => {
         holdsSlot = true;
         if (settled) return this.releaseChannelOnce(() => (holdsSlot = false));
-        if (this.isClosed) return onLost();
-        this.client.exec(command, (error, stream) => {
-          if (error) {
-            if (this.isClosed) return finish(() => reject(new SshConnectionLostError(this.target.name, display)));
-            // "Channel open failure": sshd keeps every session whose process still runs. This connection takes no
-            // new command; the running ones finish on it.
-            this.retired = true;
-            return finish(() => reject(new SshChannelRefusedError(this.target.name, error.message)));
-          }
-          channel = stream;
-          if (settled) return abandon(new SshAbortedError(this.target.name));
-          collect(stream, (output) => finish(() => resolve({ ...output, durationMs: Date.now() - started })));
-        });
+        const open = (attempt: number) => {
+          if (settled) return;
+          if (this.isClosed) return onLost();
+          this.client.exec(command, (error, stream) => {
+            if (error) {
+              if (this.isClosed) return finish(() => reject(new SshConnectionLostError(this.target.name, display)));
+              // sshd frees a finished session a moment after the client saw its channel close: with none of ours
+              // abandoned, the refusal passes (seen under load with the channel cap full), so ask again shortly.
+              if (this.abandonedChannels === 0 && attempt < CHANNEL_RETRIES) return void setTimeout(() => open(attempt + 1), CHANNEL_RETRY_MS * (attempt + 1));
+              // "Channel open failure" for good: sshd keeps every session whose process still runs. This connection
+              // takes no new command; the running ones finish on it.
+              this.retired = true;
+              return finish(() => reject(new SshChannelRefusedError(this.target.name, error.message)));
+            }
+            channel = stream;
+            if (settled) return abandon(new SshAbortedError(this.target.name));
+            collect(stream, (output) => finish(() => resolve({ ...output, durationMs: Date.now() - started })));
+          });
+        };
+        open(0);
       });
     });
   }

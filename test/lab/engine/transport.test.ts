@@ -249,6 +249,14 @@ describe('engine: SSH transport against lab hosts', function () {
       assert.equal(engine.transport.stats().opened, 1);
     });
 
+    it('keeps one connection through rounds of commands at the channel cap: sshd freeing a session late is no reason to replace it', async () => {
+      engine = engineFor(lab);
+      // Each round hands a finished channel's slot straight to the next command; sshd frees the finished session a
+      // moment after the client saw it close, so an open can be refused for a moment (seen once in CI).
+      for (let round = 0; round < 15; round++) await Promise.all(Array.from({ length: 24 }, () => run(engine as Engine, 1, 'true')));
+      assert.equal(engine.transport.stats().opened, 1);
+    });
+
     it('keeps no per-command state on a long-lived connection once the commands are done', async () => {
       engine = engineFor(lab);
       for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: 10 }, () => run(engine as Engine, 2, 'true')));
