@@ -111,4 +111,33 @@ describe('Guided Recovery in the browser workbench', function () {
     await panel.locator('.view-lines').getByText(defaultSrLine).first().waitFor({ state: 'visible', timeout: 15_000 });
     await page.screenshot({ path: path.join(screenshots, '15-log-default-sr.png') });
   });
+
+  it('the old master returns cut off from the others: two masters in the tree, and Demote Old Master in the pool menu leaves one', async () => {
+    for (const other of ['2', '3', '4']) await lab.fault('partition', 1, other);
+    await lab.fault('poweron', 1);
+    // It boots as master from its own pool.conf; its check for other masters reaches nobody, so it stays master.
+    for (let i = 0; i < 300 && lab.state().hosts[0]?.xapi !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+    await runCommand(page, 'XenServer: Refresh');
+    await treeRow(page, 'pool-lab').getByText('split-brain: two masters').waitFor({ state: 'visible', timeout: 30_000 });
+    await page.screenshot({ path: path.join(screenshots, '16-tree-two-masters.png') });
+    await treeRow(page, 'pool-lab').click({ button: 'right' });
+    await page.locator('.monaco-menu-container .monaco-menu').getByText('Demote Old Master…').waitFor({ state: 'visible' });
+    await page.screenshot({ path: path.join(screenshots, '17-pool-menu-demote.png') });
+    await page.keyboard.press('Escape');
+    await runCommand(page, 'XenServer: Demote Old Master…');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: 30_000 });
+    // The master the other members follow stays; the one nobody follows is demoted.
+    assert.match(await dialog.innerText(), /Keep xcp-host2 as the master of pool-lab and demote xcp-host1/);
+    assert.match(await dialog.innerText(), /pool-emergency-reset-master/);
+    await page.screenshot({ path: path.join(screenshots, '18-demote-confirmation.png') });
+    await dialog.getByRole('button', { name: 'Demote' }).click();
+    await page.locator('.notifications-toasts').getByText(/Demote old master of pool-lab: done/).waitFor({ state: 'visible', timeout: 60_000 });
+    const master2 = lab.state().hosts[1]?.address ?? '';
+    assert.deepEqual(lab.state().hosts.map((h) => h.role), ['slave:' + master2, 'master', 'slave:' + master2, 'slave:' + master2]);
+    // The tree follows without a manual refresh: the pool no longer reads split-brain, xcp-host1 is no master.
+    await treeRow(page, 'pool-lab').getByText('split-brain: two masters').waitFor({ state: 'detached', timeout: 15_000 });
+    assert.doesNotMatch(await treeRow(page, 'xcp-host1').innerText(), /master/);
+    await page.screenshot({ path: path.join(screenshots, '19-demoted.png') });
+  });
 });

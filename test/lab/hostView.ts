@@ -2,8 +2,10 @@
  * What a lab host looks like from inside: the files bind-mounted over /etc/xensource, /etc/xensource-inventory,
  * /opt/xensource/bin, /etc/passwd and /etc/shadow in its sshd's mount namespace, and that sshd's configuration.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { run } from './processes';
 import type { XapiVersion } from './texts';
 import { clientScript } from './xeClient';
 
@@ -123,4 +125,53 @@ export function writeHostView(spec: HostViewSpec): void {
       '',
     ].join('\n'),
   );
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// the file side of faults (the host directory is bind-mounted into the host's namespace)
+
+/** Bind-mounted files must be rewritten in place (a rename would leave the mount on the old inode). */
+function writeInPlace(file: string, content: string): void {
+  fs.writeFileSync(file, content);
+}
+
+/** Rewrites root's shell in the host's passwd (sshd reads it at each login). */
+export function setRootShell(hostDir: string, shell: string): void {
+  const file = path.join(hostDir, 'passwd');
+  writeInPlace(file, fs.readFileSync(file, 'utf8').replace(/^(root:[^\n]*:)[^:\n]*$/m, `$1${shell}`));
+}
+
+/** Fault `slow`: root's login shell becomes a wrapper that sleeps, then runs the usual shell. */
+export function setSlowShell(hostDir: string, ms: number): void {
+  fs.writeFileSync(path.join(hostDir, 'bin', '.lab-slow-shell'), `#!/bin/sh\nsleep ${(ms / 1000).toFixed(3)}\nexec ${DOM0_LOGIN_SHELL} "$@"\n`, { mode: 0o755 });
+  setRootShell(hostDir, '/opt/xensource/bin/.lab-slow-shell');
+}
+
+/** Fault `password`: root's password changes to one nobody knows (keys still work). */
+export function changeRootPassword(hostDir: string): void {
+  const hash = execFileSync('openssl', ['passwd', '-6', `changed-${Date.now()}`], { encoding: 'utf8' }).trim();
+  writeInPlace(path.join(hostDir, 'shadow'), shadowWithRoot(fs.readFileSync(path.join(hostDir, 'shadow.good'), 'utf8'), hash));
+}
+
+export function restoreRootPassword(hostDir: string): void {
+  writeInPlace(path.join(hostDir, 'shadow'), fs.readFileSync(path.join(hostDir, 'shadow.good'), 'utf8'));
+}
+
+/** Fault `hostkey`: the host was reinstalled, so it has a new host key (the original is kept to heal). */
+export async function replaceHostKey(hostDir: string, hostName: string): Promise<void> {
+  const key = path.join(hostDir, 'ssh_host_ed25519_key');
+  if (!fs.existsSync(`${key}.orig`)) {
+    fs.renameSync(key, `${key}.orig`);
+    fs.renameSync(`${key}.pub`, `${key}.pub.orig`);
+  } else {
+    fs.rmSync(key, { force: true });
+    fs.rmSync(`${key}.pub`, { force: true });
+  }
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${hostName}-reinstalled`, '-f', key]);
+}
+
+export function restoreHostKey(hostDir: string): void {
+  const key = path.join(hostDir, 'ssh_host_ed25519_key');
+  fs.renameSync(`${key}.orig`, key);
+  fs.renameSync(`${key}.pub.orig`, `${key}.pub`);
 }

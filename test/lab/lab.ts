@@ -18,14 +18,16 @@
  * (nftables drop rules in one table per lab), xapi down, slow host, garbage/truncated output, changed host key,
  * changed root password.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Durations, EmergencyModel, LabStateSnapshot, SimHost, Simulator } from './sim';
-import { prepareMachineForLab, sshdRefused } from './machine';
-import { pidsInMountNs, procStat } from './processes';
+import { prepareMachineForLab } from './machine';
+import { canConnect, delay, pidsInMountNs, procStat, run } from './processes';
+import { type ControlRequest, startControlServer } from './controlSocket';
+import { statusTable } from './labStatus';
 import {
   atomicWrite,
   claimOctet,
@@ -39,8 +41,9 @@ import {
   unregisterLab,
   withRegistryLock,
 } from './registry';
+import { LabHost } from './labHost';
 import { XeServer } from './xeClient';
-import { DOM0_LOGIN_SHELL, hostViewBinds, shadowWithRoot, writeHostView } from './hostView';
+import { DOM0_LOGIN_SHELL, changeRootPassword, replaceHostKey, restoreHostKey, restoreRootPassword, setRootShell, setSlowShell, shadowWithRoot, writeHostView } from './hostView';
 import { applyNftRules, nftRules } from './nft';
 import { XapiVersion } from './texts';
 import { SetupError } from '../support/setupError';
@@ -76,30 +79,13 @@ export interface LabOptions {
   log?: (line: string) => void;
 }
 
-export interface LabHostInfo {
-  index: number;
-  name: string;
-  uuid: string;
-  address: string;
-  sshPort: number;
-  dir: string;
-}
+export type { LabHostInfo } from './labHost';
 
 export type FaultKind = 'poweroff' | 'poweron' | 'blackhole' | 'xapi-down' | 'slow' | 'slow-xapi' | 'garbage' | 'truncate' | 'hostkey' | 'password' | 'partition';
 export const FAULT_KINDS: FaultKind[] = ['poweroff', 'poweron', 'blackhole', 'xapi-down', 'slow', 'slow-xapi', 'garbage', 'truncate', 'hostkey', 'password', 'partition'];
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const GID_BASE = 470000;
-
-interface HostRuntime {
-  info: LabHostInfo;
-  gid: number;
-  sshd: ChildProcess | null;
-  mntNs: string | null;
-  xapiServer: net.Server | null;
-  writtenRole: string | null;
-  starting: Promise<void> | null;
-}
 
 export class Lab {
   readonly name: string;
@@ -109,7 +95,7 @@ export class Lab {
   readonly keyFile: string;
   readonly knownHostsFile: string;
   readonly sim: Simulator;
-  readonly hosts: HostRuntime[] = [];
+  readonly hosts: LabHost[] = [];
   readonly sshPort: number;
   readonly xapiPort: number;
   readonly baseAddress: string;
@@ -158,15 +144,9 @@ export class Lab {
     this.xeServer = new XeServer(this.sim);
     const octet = Number(base.split('.')[2]);
     this.sim.hosts.forEach((h) => {
-      this.hosts.push({
-        info: { index: h.index, name: h.name, uuid: h.uuid, address: h.address, sshPort: this.sshPort, dir: path.join(this.dir, 'hosts', `h${h.index}`) },
-        gid: GID_BASE + octet * 256 + h.index,
-        sshd: null,
-        mntNs: null,
-        xapiServer: null,
-        writtenRole: null,
-        starting: null,
-      });
+      this.hosts.push(
+        new LabHost({ index: h.index, name: h.name, uuid: h.uuid, address: h.address, sshPort: this.sshPort, dir: path.join(this.dir, 'hosts', `h${h.index}`) }, GID_BASE + octet * 256 + h.index),
+      );
     });
   }
 
@@ -231,7 +211,7 @@ export class Lab {
     for (const h of this.hosts) this.writeHostFiles(h, passwd, shadow, shadowHash, known);
     fs.writeFileSync(this.knownHostsFile, known.join(''));
     await this.checkPortsFree();
-    await Promise.all(this.hosts.map((h) => this.startHost(h)));
+    await Promise.all(this.hosts.map((h) => h.startSshd()));
     this.sim.on('change', () => this.reconcile());
     this.sim.start();
     this.reconcile();
@@ -253,14 +233,10 @@ export class Lab {
     }
   }
 
-  private hostKnownName(h: HostRuntime): string {
-    return this.sshPort === 22 ? h.info.address : `[${h.info.address}]:${this.sshPort}`;
-  }
-
-  private writeHostFiles(h: HostRuntime, passwd: string, shadow: string, hash: string, known: string[]): void {
+  private writeHostFiles(h: LabHost, passwd: string, shadow: string, hash: string, known: string[]): void {
     const sh = this.sim.host(h.info.index);
     fs.mkdirSync(path.join(h.info.dir, 'etc-xensource'), { recursive: true });
-    this.writePoolConf(h, this.sim.poolConfOf(sh));
+    h.writePoolConf(this.sim.poolConfOf(sh));
     writeHostView({
       host: h.info,
       gid: h.gid,
@@ -273,74 +249,12 @@ export class Lab {
       shadow: shadowWithRoot(shadow, hash),
     });
     const pub = fs.readFileSync(path.join(h.info.dir, 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
-    known.push(`${this.hostKnownName(h)} ${pub[0]} ${pub[1]}\n`);
+    known.push(`${h.knownName()} ${pub[0]} ${pub[1]}\n`);
   }
 
-  private writePoolConf(h: HostRuntime, role: string): void {
-    // pool.conf holds `master` or `slave:<ip>` without a trailing newline (xapi writes the bare string).
-    const dir = path.join(h.info.dir, 'etc-xensource');
-    const tmp = path.join(dir, `.pool.conf.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, role);
-    fs.renameSync(tmp, path.join(dir, 'pool.conf'));
-    h.writtenRole = role;
-  }
-
-  /** Starts the host's sshd inside a fresh mount namespace with the host's view; resolves when it accepts. */
-  private startHost(h: HostRuntime): Promise<void> {
-    if (h.sshd) return Promise.resolve();
-    if (h.starting) return h.starting;
-    const d = h.info.dir;
-    const binds = hostViewBinds(d);
-    // sshd -r: no re-exec of sshd per connection (a real dom0 re-execs for address-space randomisation; the lab only
-    // saves the CPU, which counts when 1024 hosts are probed through a few connections that keep reconnecting).
-    const script = binds.map(([src, dst]) => `mount --bind '${src}' '${dst}' || exit 97`).join('; ') + `; exec setpriv --pdeathsig KILL /usr/sbin/sshd -D -e -r -f '${path.join(d, 'sshd_config')}'`;
-    const logFd = fs.openSync(path.join(d, 'sshd.log'), 'a');
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script], { stdio: ['ignore', logFd, logFd] });
-    fs.closeSync(logFd);
-    h.sshd = child;
-    child.on('exit', () => {
-      if (h.sshd === child) {
-        h.sshd = null;
-        h.mntNs = null;
-      }
-    });
-    h.starting = (async (): Promise<void> => {
-      const deadline = Date.now() + 10000;
-      for (;;) {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          throw sshdRefused(h.info.name, h.info.address, this.sshPort, d);
-        }
-        if (await canConnect(h.info.address, this.sshPort)) break;
-        if (Date.now() > deadline) throw new Error(`sshd for ${h.info.name} did not start`);
-        await delay(15);
-      }
-      try {
-        h.mntNs = fs.readlinkSync(`/proc/${child.pid}/ns/mnt`);
-      } catch {
-        h.mntNs = null;
-      }
-    })().finally(() => {
-      h.starting = null;
-    });
-    return h.starting;
-  }
-
-  /** Kills the host's sshd and every process that lives in its mount namespace (its sessions). */
-  private killHost(h: HostRuntime): void {
-    const ns = h.mntNs;
-    const pids: number[] = [];
-    if (h.sshd?.pid) pids.push(h.sshd.pid);
-    if (ns) pids.push(...pidsInMountNs(ns));
-    for (const pid of new Set(pids)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    h.sshd = null;
-    h.mntNs = null;
-    this.dying.push(...pids);
+  /** Kills the host's sshd and every process of its mount namespace; reaped() waits until they are gone. */
+  private killHost(h: LabHost): void {
+    this.dying.push(...h.kill());
   }
 
   private dying: number[] = [];
@@ -363,33 +277,11 @@ export class Lab {
 
   private async startServers(): Promise<void> {
     this.xePort = await this.xeServer.start();
-    this.controlServer = net.createServer((s) => this.onControlConnection(s));
-    await listen(this.controlServer, 0, '127.0.0.1');
+    this.controlServer = await startControlServer((req) => this.control(req));
     this.controlPort = (this.controlServer.address() as net.AddressInfo).port;
   }
 
-  private onControlConnection(socket: net.Socket): void {
-    let buf = '';
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk) => {
-      buf += chunk.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      const line = buf.slice(0, nl);
-      let req: { op: string; kind?: string; host?: string; arg?: string };
-      try {
-        req = JSON.parse(line) as typeof req;
-      } catch {
-        socket.end(JSON.stringify({ ok: false, error: 'bad json' }) + '\n');
-        return;
-      }
-      void this.control(req)
-        .then((result) => socket.end(JSON.stringify({ ok: true, result }) + '\n'))
-        .catch((e: unknown) => socket.end(JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) }) + '\n'));
-    });
-  }
-
-  private async control(req: { op: string; kind?: string; host?: string; arg?: string }): Promise<unknown> {
+  private async control(req: ControlRequest): Promise<unknown> {
     switch (req.op) {
       case 'status':
         return { table: this.statusTable(), connect: this.connectionInfo() };
@@ -417,20 +309,6 @@ export class Lab {
     for (const f of this.downListeners) f();
   }
 
-  private setXapiListener(h: HostRuntime, on: boolean): void {
-    if (on && !h.xapiServer) {
-      // The "xapi port": accept and close at once, which is all a TCP reachability check needs. Nothing more, since
-      // every probe of every slave connects here and this process also runs the benchmarks' engine.
-      const srv = net.createServer({ pauseOnConnect: true }, (s) => s.destroy());
-      srv.on('error', (e) => this.log(`xapi port ${h.info.address}:${this.xapiPort}: ${e.message}`));
-      srv.listen(this.xapiPort, h.info.address);
-      h.xapiServer = srv;
-    } else if (!on && h.xapiServer) {
-      h.xapiServer.close();
-      h.xapiServer = null;
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------------------------
   // reconciling the real world with the simulator state
 
@@ -440,13 +318,13 @@ export class Lab {
       const s = this.sim.host(h.info.index);
       // pool.conf says the new role at once, during a role change's fuse too (xapi then still serves the old one).
       const conf = this.sim.poolConfOf(s);
-      if (conf !== h.writtenRole) this.writePoolConf(h, conf);
+      if (conf !== h.writtenRole) h.writePoolConf(conf);
       const on = s.faults.power === 'on';
       // Port 443 is stunnel, a service of its own in front of xapi: it stays open while the host runs, whatever xapi
       // does (down, restarting after a role change).
-      this.setXapiListener(h, on);
+      h.setXapiListener(on, this.xapiPort, this.log);
       if (!on && (h.sshd || h.starting)) this.killHost(h);
-      if (on && !h.sshd && !h.starting) this.startHost(h).catch((e: unknown) => this.log(String(e)));
+      if (on && !h.sshd && !h.starting) h.startSshd().catch((e: unknown) => this.log(String(e)));
     }
     try {
       this.applyNft();
@@ -473,14 +351,14 @@ export class Lab {
   // ---------------------------------------------------------------------------------------------------------------
   // faults
 
-  hostByArg(id: string | number): HostRuntime {
+  hostByArg(id: string | number): LabHost {
     const s = this.sim.findHost(id);
     const h = s ? this.hosts[s.index - 1] : undefined;
     if (!h) throw new Error(`no such host: ${id}`);
     return h;
   }
 
-  private simHost(h: HostRuntime): SimHost {
+  private simHost(h: LabHost): SimHost {
     return this.sim.host(h.info.index);
   }
 
@@ -504,11 +382,10 @@ export class Lab {
         this.sim.setXapiDown(s, true);
         break;
       case 'slow': {
-        // every SSH command is delayed: root's login shell becomes a wrapper that sleeps, then runs the usual shell
+        // every SSH command is delayed
         const ms = arg ? Number(arg) : 2000;
         if (!Number.isFinite(ms) || ms < 0) throw new Error('slow needs a delay in ms');
-        fs.writeFileSync(path.join(h.info.dir, 'bin', '.lab-slow-shell'), `#!/bin/sh\nsleep ${(ms / 1000).toFixed(3)}\nexec ${DOM0_LOGIN_SHELL} "$@"\n`, { mode: 0o755 });
-        this.setRootShell(h, '/opt/xensource/bin/.lab-slow-shell');
+        setSlowShell(h.info.dir, ms);
         s.faults.sessionDelayMs = ms;
         this.sim.markChanged();
         break;
@@ -521,24 +398,14 @@ export class Lab {
         this.sim.setOutputFault(s, kind);
         break;
       case 'hostkey': {
-        // The host was reinstalled: new host key (the old one is kept to heal).
-        const key = path.join(h.info.dir, 'ssh_host_ed25519_key');
-        if (!fs.existsSync(`${key}.orig`)) {
-          fs.renameSync(key, `${key}.orig`);
-          fs.renameSync(`${key}.pub`, `${key}.pub.orig`);
-        } else {
-          fs.rmSync(key, { force: true });
-          fs.rmSync(`${key}.pub`, { force: true });
-        }
-        await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${h.info.name}-reinstalled`, '-f', key]);
+        await replaceHostKey(h.info.dir, h.info.name);
         s.faults.hostKeyChanged = true;
-        await this.restartSshd(h);
+        await h.restartSshd();
         this.sim.markChanged();
         break;
       }
       case 'password':
-        // root's password on that host changed: the lab password no longer works (keys still do).
-        writeInPlace(path.join(h.info.dir, 'shadow'), shadowWithRoot(fs.readFileSync(path.join(h.info.dir, 'shadow.good'), 'utf8'), execFileSync('openssl', ['passwd', '-6', `changed-${Date.now()}`], { encoding: 'utf8' }).trim()));
+        changeRootPassword(h.info.dir);
         s.faults.wrongPassword = true;
         this.sim.markChanged();
         break;
@@ -554,7 +421,7 @@ export class Lab {
     this.nftError = null;
     this.reconcile();
     if (this.nftError) throw this.nftError;
-    if (kind === 'poweron') await this.waitSshd(h);
+    if (kind === 'poweron') await h.starting;
   }
 
   /** Removes every fault of a host (powers it on, restores key/password, lifts drops and partitions involving it). */
@@ -568,70 +435,31 @@ export class Lab {
     }
     if (s.faults.slowMs) this.sim.setSlow(s, 0);
     if (s.faults.sessionDelayMs) {
-      this.setRootShell(h, DOM0_LOGIN_SHELL);
+      setRootShell(h.info.dir, DOM0_LOGIN_SHELL);
       s.faults.sessionDelayMs = 0;
     }
     if (s.faults.output) this.sim.setOutputFault(s, null);
     if (s.faults.xapiDown) this.sim.setXapiDown(s, false);
     if (s.faults.wrongPassword) {
-      writeInPlace(path.join(h.info.dir, 'shadow'), fs.readFileSync(path.join(h.info.dir, 'shadow.good'), 'utf8'));
+      restoreRootPassword(h.info.dir);
       s.faults.wrongPassword = false;
     }
     if (s.faults.hostKeyChanged) {
-      const key = path.join(h.info.dir, 'ssh_host_ed25519_key');
-      fs.renameSync(`${key}.orig`, key);
-      fs.renameSync(`${key}.pub.orig`, `${key}.pub`);
+      restoreHostKey(h.info.dir);
       s.faults.hostKeyChanged = false;
-      if (s.faults.power === 'on') await this.restartSshd(h);
+      if (s.faults.power === 'on') await h.restartSshd();
     }
     if (s.faults.power === 'off') this.sim.powerOn(s);
     this.sim.markChanged();
     this.reconcile();
-    await this.waitSshd(h);
-  }
-
-  /** Rewrites root's shell in the host's passwd (bind-mounted: in place; sshd reads it at each login). */
-  private setRootShell(h: HostRuntime, shell: string): void {
-    const file = path.join(h.info.dir, 'passwd');
-    writeInPlace(file, fs.readFileSync(file, 'utf8').replace(/^(root:[^\n]*:)[^:\n]*$/m, `$1${shell}`));
-  }
-
-  private async restartSshd(h: HostRuntime): Promise<void> {
-    // sshd re-reads its host key on SIGHUP (it re-execs itself in place: same pid, same mount namespace).
-    if (h.sshd?.pid) {
-      process.kill(h.sshd.pid, 'SIGHUP');
-      await delay(50);
-      const deadline = Date.now() + 5000;
-      while (!(await canConnect(h.info.address, this.sshPort)) && Date.now() < deadline) await delay(20);
-    }
-  }
-
-  private async waitSshd(h: HostRuntime): Promise<void> {
-    if (h.starting) await h.starting;
+    await h.starting;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
   // status, persistence
 
   statusTable(): string {
-    const rows = [['host', 'address', 'port', 'role', 'emergency', 'xapi', 'reachability', 'faults']];
-    for (const h of this.hosts) {
-      const s = this.simHost(h);
-      const reach = s.faults.power === 'off' ? 'powered off' : s.faults.blackhole ? 'black-holed' : 'up';
-      const parts = [...this.sim.partitions].filter((k) => k.split('|').includes(String(s.index))).map((k) => `partition:${k.replace('|', '-')}`);
-      const faults = [
-        s.faults.xapiDown ? 'xapi-down' : '',
-        s.faults.sessionDelayMs ? `slow:${s.faults.sessionDelayMs}ms` : '',
-        s.faults.slowMs ? `slow-xapi:${s.faults.slowMs}ms` : '',
-        s.faults.output ?? '',
-        s.faults.hostKeyChanged ? 'hostkey' : '',
-        s.faults.wrongPassword ? 'password' : '',
-        ...parts,
-      ].filter(Boolean);
-      rows.push([s.name, s.address, String(this.sshPort), s.role, String(s.role !== 'master' && s.emergency), s.xapi, reach, faults.join(',') || '-']);
-    }
-    const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-    return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+    return statusTable(this.sim, this.sshPort);
   }
 
   connectionInfo(): string {
@@ -703,7 +531,7 @@ export class Lab {
     await Promise.all(this.hosts.map((h) => h.starting?.catch(() => undefined)));
     for (const h of this.hosts) {
       this.killHost(h);
-      this.setXapiListener(h, false);
+      h.setXapiListener(false, this.xapiPort, this.log);
     }
     spawnSync('nft', ['delete', 'table', 'inet', this.nftTable], { stdio: 'ignore' });
     await Promise.all([xeServerClosed, this.controlServer ? new Promise<void>((r) => this.controlServer?.close(() => r())) : undefined]);
@@ -746,7 +574,6 @@ export class Lab {
     removeRegistryIfEmpty();
   }
 
-  /** Every pid that belongs to this lab's hosts right now (for tests: must be empty after stop()). */
   /** The lab's `xe` client processes alive on one host (or on all): a hung call still running there. */
   xeClientPids(host?: number | string): number[] {
     const hosts = host === undefined ? this.hosts : [this.hostByArg(host)];
@@ -762,55 +589,9 @@ export class Lab {
       });
   }
 
+  /** Every pid that belongs to this lab's hosts right now (for tests: must be empty after stop()). */
   livePids(): number[] {
     const nss = this.hosts.map((h) => h.mntNs).filter((x): x is string => !!x);
     return nss.flatMap((ns) => pidsInMountNs(ns));
   }
 }
-
-// ---------------------------------------------------------------------------------------------------------------------
-// helpers
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('error', reject);
-    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err}`))));
-  });
-}
-
-function listen(server: net.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.removeListener('error', reject);
-      resolve();
-    });
-  });
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (v: boolean): void => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(500, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
-
-
-/** Bind-mounted files must be rewritten in place (a rename would leave the mount on the old inode). */
-function writeInPlace(file: string, content: string): void {
-  fs.writeFileSync(file, content);
-}
-

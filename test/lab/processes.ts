@@ -1,5 +1,7 @@
-/* What the lab reads from /proc: the processes of a host's mount namespace and whether a process lives. */
+/* The lab's processes and sockets: what it reads from /proc (a host's processes, whether a process lives), running a tool, and TCP helpers. */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 
 export function pidsInMountNs(ns: string): number[] {
   const out: number[] = [];
@@ -34,4 +36,42 @@ export function procStat(pid: number): { comm: string; ppid: number; state: stri
   } catch {
     return null;
   }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs a tool to its end; its stderr goes into the error. */
+export function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('error', reject);
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err}`))));
+  });
+}
+
+export function listen(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+}
+
+export function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (v: boolean): void => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(500, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
 }
