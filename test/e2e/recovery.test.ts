@@ -138,6 +138,8 @@ describe('Guided Recovery in the browser workbench', function () {
     // The tree follows without a manual refresh: the pool no longer reads split-brain, xcp-host1 is no master.
     await treeRow(page, 'pool-lab').getByText('split-brain: two masters').waitFor({ state: 'detached', timeout: 15_000 });
     assert.doesNotMatch(await treeRow(page, 'xcp-host1').innerText(), /master/);
+    // One master runs and the others follow it; the demoted host, cut off, is a straggler (not "master lost").
+    await treeRow(page, 'pool-lab').getByText(/recovered, stragglers pending/).waitFor({ state: 'visible', timeout: 15_000 });
     await page.screenshot({ path: path.join(screenshots, '19-demoted.png') });
   });
 });

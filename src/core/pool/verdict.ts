@@ -58,11 +58,14 @@ export function judgePool(inventory: PoolInventory, statuses: readonly HostStatu
   const slaves = probed.filter((h) => h.facts.role?.role === 'slave');
   const runningMaster = claimedMasters.find((h) => h.facts.xapi === 'running');
   if (runningMaster) {
-    // One master runs (e.g. promoted by a recovery); hosts still pointing at another one, or stuck in emergency
-    // mode, are stragglers that Recover Slaves on it brings back. The pool is not healthy until they follow.
+    // One master runs (e.g. promoted by a recovery, or kept by a demotion); hosts still pointing at another one, or
+    // stuck in emergency mode, are stragglers that Recover Slaves on it brings back. The pool is not healthy until
+    // they follow. Only once some member follows it (or points elsewhere, i.e. a recovery happened): a master whose
+    // every slave lost sight of it may be the one that is cut off, which the checks below treat as master lost.
     const address = runningMaster.status.member.address;
+    const follows = (h: (typeof slaves)[number]) => h.facts.role?.role === 'slave' && h.facts.role.masterAddress === address && h.facts.emergency === false && h.facts.masterPortOpen !== false;
     const stragglers = slaves.filter((h) => (h.facts.role?.role === 'slave' && h.facts.role.masterAddress !== address) || h.facts.emergency === true);
-    if (stragglers.length > 0 && slaves.some((h) => h.facts.role?.role === 'slave' && h.facts.role.masterAddress !== address)) {
+    if (stragglers.length > 0 && (slaves.some(follows) || slaves.some((h) => h.facts.role?.role === 'slave' && h.facts.role.masterAddress !== address))) {
       return { kind: 'recovered', masterUuid: runningMaster.status.member.uuid, stragglerUuids: stragglers.map((h) => h.status.member.uuid), evidence };
     }
   }

@@ -43,6 +43,19 @@ describe('pool verdict', () => {
     assert.deepEqual(verdict.kind === 'recovered' && verdict.stragglerUuids, [m3.uuid]);
   });
 
+  it('a demoted old master waiting in emergency mode, cut off from the master the others follow, is a straggler, not "master lost"', () => {
+    const follower = slave({ role: { role: 'slave', masterAddress: m2.address } });
+    const cutOff = slave({ role: { role: 'slave', masterAddress: m2.address }, emergency: true, masterPortOpen: false });
+    const verdict = judgePool(inventory, [probed(m1, cutOff), probed(m2, master), probed(m3, follower)]);
+    assert.equal(verdict.kind, 'recovered');
+    assert.deepEqual(verdict.kind === 'recovered' && verdict.stragglerUuids, [m1.uuid]);
+  });
+
+  it('a master nobody follows any more (its only slave cut off in emergency mode) is not "recovered"', () => {
+    const verdict = judgePool(inventory, [probed(m1, master), probed(m2, slave({ emergency: true, masterPortOpen: false }))]);
+    assert.equal(verdict.kind, 'emergency');
+  });
+
   it('a new master whose every slave follows it is healthy, not "recovered"', () => {
     const follower = slave({ role: { role: 'slave', masterAddress: m2.address } });
     assert.equal(judgePool(inventory, [dead(m1), probed(m2, master), probed(m3, follower)]).kind, 'healthy');
