@@ -4,6 +4,7 @@ import type { AuthMethod, SshSecrets } from '../ssh/auth';
 import type { HostRequest, RunOptions, SshTransport } from '../ssh/transport';
 import type { XeCommand } from '../xe/command';
 import type { XeRunner } from '../xe/operations';
+import { outputIsSecret } from '../xe/secretMask';
 
 /** How the hosts of one pool are reached: the same login on every member, as XenServer pools are set up. */
 export interface PoolAccess {
@@ -102,7 +103,7 @@ export class HostRunner {
     return result;
   }
 
-  private async logged(address: string, command: Pick<XeCommand, 'toShell' | 'display' | 'changesState'>, options?: RunOptions): Promise<ExecResult> {
+  private async logged(address: string, command: Pick<XeCommand, 'toShell' | 'display' | 'changesState'> & Partial<Pick<XeCommand, 'subcommand'>>, options?: RunOptions): Promise<ExecResult> {
     const startedAt = new Date();
     const base = { host: address, command: command.display, changesState: command.changesState, startedAt: startedAt.toISOString() };
     try {
@@ -111,7 +112,8 @@ export class HostRunner {
       const timeoutMs = options?.timeoutMs ?? this.transport.settings.commandTimeoutMs;
       const line = boundedCommand(command.toShell(), timeoutMs / 1000 + 1);
       const result = await this.shell(address, line, { ...options, timeoutMs, display: command.display });
-      this.report({ ...base, durationMs: result.durationMs, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
+      const secret = command.subcommand !== undefined && outputIsSecret(command.subcommand);
+      this.report({ ...base, durationMs: result.durationMs, exitCode: result.exitCode, stdout: secret ? '*** (secret output not logged)' : result.stdout, stderr: result.stderr });
       return result;
     } catch (error) {
       this.report({ ...base, durationMs: Date.now() - startedAt.getTime(), exitCode: null, stdout: '', stderr: '', error: (error as Error).message });

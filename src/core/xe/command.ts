@@ -2,6 +2,7 @@
  * Typed, validated `xe` commands. Every value is checked before it reaches a command line, and the
  * command line is built from quoted arguments, so a command can be sent over SSH to a remote shell as is.
  */
+import { displayArguments } from './secretMask';
 import { shellQuote } from './shellQuote';
 import {
   type FieldOf,
@@ -68,7 +69,7 @@ export interface XeCommand extends XeCommandFacts {
   readonly subcommand: XeSubcommand;
   /** argv after `xe`, e.g. `['pool-param-get', 'uuid=…', 'param-name=default-SR']`. */
   readonly args: readonly string[];
-  /** The command line for logs; identical to `toShell()`, since these commands never carry secrets. */
+  /** The command line for logs, errors and the audit trail: values masked unless their key is known to be safe (secretMask.ts). */
   readonly display: string;
   /** The full shell line, `xe arg1 arg2…`, each argument quoted only when it needs to be. */
   toShell(): string;
@@ -78,7 +79,8 @@ function command(subcommand: XeSubcommand, parameters: readonly string[]): XeCom
   const args = Object.freeze([subcommand, ...parameters]);
   const line = ['xe', ...args].map(shellQuote).join(' ');
   const { forwarding, changesState } = XE_COMMANDS[subcommand];
-  return Object.freeze({ subcommand, args, forwarding, changesState, display: line, toShell: () => line });
+  const display = ['xe', ...displayArguments(subcommand, args)].map(shellQuote).join(' ');
+  return Object.freeze({ subcommand, args, forwarding, changesState, display, toShell: () => line });
 }
 
 export interface MinimalOption {

@@ -5,12 +5,12 @@
  */
 import type { XeCommand } from './command';
 import { XE_COMMANDS } from './command';
+import { displayArguments } from './secretMask';
 import { shellQuote, shellSafetyProblem } from './shellQuote';
 import { UnsafeXeValueError } from './validate';
 
 /** Switches that would send the call elsewhere or carry credentials; meaningless on the host itself. */
 const CONNECTION_SWITCHES = new Set(['-s', '-h', '-p', '-u', '-pw', '-pwf', '--nossl']);
-const SECRET_KEYS = /(^|[:_-])(password|pass|pw|secret)$/i;
 const READ_ONLY = /^(.*-list|.*-param-get|.*-param-list|host-is-in-emergency-mode|help|.*-get-.*)$/;
 
 /** Splits like a shell would for words and quotes, and nothing else: no $, `, ;, |, &, <, >, globbing. */
@@ -58,7 +58,7 @@ export function parseUserXeCommand(text: string): XeCommand {
   const args = Object.freeze([subcommand, ...rest]);
   const known = (XE_COMMANDS as Record<string, { forwarding: 'local' | 'forwarded'; changesState: boolean } | undefined>)[subcommand];
   const line = ['xe', ...args].map(shellQuote).join(' ');
-  const display = ['xe', ...args.map((a) => (SECRET_KEYS.test(a.split('=')[0] ?? '') && a.includes('=') ? `${a.split('=')[0]}=***` : a))].map(shellQuote).join(' ');
+  const display = ['xe', ...displayArguments(subcommand, args)].map(shellQuote).join(' ');
   return Object.freeze({
     subcommand: subcommand as XeCommand['subcommand'],
     args,
