@@ -21,7 +21,15 @@ export type AuthMethod =
 export interface SshSecrets {
   password(account: { user: string; host: string }): Promise<string | undefined>;
   passphrase(keyFile: string): Promise<string | undefined>;
+  /**
+   * Told whether a secret it gave worked: a password once the host accepted or rejected the login with it, a
+   * passphrase once it did or did not decrypt its key. A store keeps a newly entered secret only after `accepted`.
+   */
+  settled?(use: SecretUse, value: string, accepted: boolean): void;
 }
+
+/** Which secret was used: the password of an account, or the passphrase of a key file. */
+export type SecretUse = { readonly kind: 'password'; readonly user: string; readonly host: string } | { readonly kind: 'passphrase'; readonly keyFile: string };
 
 export const noSecrets: SshSecrets = {
   password: async () => undefined,
@@ -67,6 +75,8 @@ export class AuthSequence {
   readonly attempts: string[] = [];
   private index = 0;
   private current: AuthMethod | undefined;
+  /** The password the current method offers, to tell the secrets whether it worked. */
+  private currentPassword: string | undefined;
 
   constructor(
     private readonly methods: readonly AuthMethod[],
@@ -75,13 +85,27 @@ export class AuthSequence {
   ) {}
 
   readonly handler: AuthHandlerMiddleware = (methodsLeft, _partialSuccess, next) => {
-    if (this.current) this.attempts.push(`${describe(this.current)}: rejected`);
+    if (this.current) {
+      this.attempts.push(`${describe(this.current)}: rejected`);
+      this.settlePassword(false);
+    }
     this.current = undefined;
     void this.nextMethod(methodsLeft).then(
       (method) => (next as FinishableNext)(method ?? false),
       () => (next as FinishableNext)(false),
     );
   };
+
+  /** The host accepted the login: the password that did it worked. */
+  succeeded(): void {
+    this.settlePassword(true);
+  }
+
+  private settlePassword(accepted: boolean): void {
+    const password = this.currentPassword;
+    this.currentPassword = undefined;
+    if (password !== undefined) this.secrets.settled?.({ kind: 'password', ...this.account }, password, accepted);
+  }
 
   summary(): string {
     return this.attempts.length ? this.attempts.join('; ') : 'no authentication method was available';
@@ -115,11 +139,14 @@ export class AuthSequence {
         return this.prepareKey(method.file);
       case 'password': {
         const password = await this.secrets.password(this.account);
-        return password === undefined ? 'no password available' : { type: 'password', username, password };
+        if (password === undefined) return 'no password available';
+        this.currentPassword = password;
+        return { type: 'password', username, password };
       }
       case 'keyboard-interactive': {
         const password = await this.secrets.password(this.account);
         if (password === undefined) return 'no password available';
+        this.currentPassword = password;
         // XenServer's PAM asks one "Password:" question; answer every prompt with the password.
         return { type: 'keyboard-interactive', username, prompt: (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)) };
       }
@@ -138,7 +165,9 @@ export class AuthSequence {
       // The passphrase is asked for (and the key decrypted) per connect: no decrypted key is kept.
       const passphrase = await this.secrets.passphrase(file);
       if (passphrase === undefined) return 'encrypted and no passphrase available';
-      if (ssh2().utils.parseKey(key.data, passphrase) instanceof Error) return 'wrong passphrase';
+      const wrong = ssh2().utils.parseKey(key.data, passphrase) instanceof Error;
+      this.secrets.settled?.({ kind: 'passphrase', keyFile: file }, passphrase, !wrong);
+      if (wrong) return 'wrong passphrase';
       return { type: 'publickey', username: this.account.user, key: key.data, passphrase };
     }
     if (key.parsed instanceof Error) return `not a private key ssh2 can read (${key.parsed.message})`;

@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ssh2 } from './ssh2';
-import { AuthSequence, type AuthMethod, type SshSecrets } from './auth';
+import { AuthSequence, defaultAuthMethods, type AuthMethod, type SshSecrets } from './auth';
 import { SshAbortedError, SshChannelRefusedError, SshCommandTimeoutError, SshConnectError, SshConnectionLostError } from './errors';
 import { hostKeyFromBlob, type HostKeyVerifier } from './hostKeys';
 import type { ResolvedSshTarget } from './sshConfig';
@@ -128,7 +128,7 @@ export class SshConnection {
   }
 
   static async open(target: ResolvedSshTarget, deps: ConnectionDependencies): Promise<SshConnection> {
-    const jump = target.jump ? await SshConnection.open(target.jump, deps) : undefined;
+    const jump = target.jump ? await SshConnection.open(target.jump, jumpDependencies(target.jump, deps)).catch((error: unknown) => Promise.reject(jumpError(target.jump, error))) : undefined;
     try {
       const client = await connectClient(target, deps, jump);
       return new SshConnection(target, client, deps.settings, jump);
@@ -268,6 +268,33 @@ function collect(stream: ClientChannel, done: (output: Omit<ExecResult, 'duratio
   );
 }
 
+/**
+ * A jump host is not a pool member: it is offered the SSH agent and keys only (its own IdentityFile first), never
+ * the pool's password or keyboard-interactive answers, which belong to the pool's hosts.
+ */
+function jumpDependencies(jump: ResolvedSshTarget, deps: ConnectionDependencies): ConnectionDependencies {
+  const offered = deps.authMethods.filter((m) => m.kind === 'agent' || m.kind === 'key');
+  const own = jump.identityFiles.filter((file) => !offered.some((m) => m.kind === 'key' && m.file === file)).map((file) => ({ kind: 'key' as const, file }));
+  const agents = offered.filter((m) => m.kind === 'agent');
+  const keys = offered.filter((m) => m.kind === 'key');
+  const methods = [...agents, ...own, ...keys];
+  return {
+    ...deps,
+    authMethods: methods.length ? methods : defaultAuthMethods(jump.identityFiles).filter((m) => m.kind === 'agent' || m.kind === 'key'),
+    secrets: {
+      password: async () => undefined,
+      passphrase: (file) => deps.secrets.passphrase(file),
+      settled: (use, value, accepted) => use.kind === 'passphrase' && deps.secrets.settled?.(use, value, accepted),
+    },
+  };
+}
+
+/** A login the jump host refused says why the pool's own login was not tried there. */
+function jumpError(jump: ResolvedSshTarget | undefined, error: unknown): unknown {
+  if (!(error instanceof SshConnectError) || error.failure !== 'auth' || !jump) return error;
+  return new SshConnectError(error.host, 'auth', `jump host ${jump.name}: ${error.message} (only the SSH agent and keys are offered to a jump host, never the pool's password)`, { cause: error });
+}
+
 /** TCP (or a jump host's forwarded channel) → SSH handshake → host key check → authentication. */
 async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependencies, jump: SshConnection | undefined): Promise<Client> {
   const endpoint = { host: target.hostName, port: target.port };
@@ -311,6 +338,7 @@ async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependen
       }
       settled = true;
       clearTimeout(deadline);
+      auth.succeeded();
       resolve(client);
     });
     client.on('error', (error: Error & { level?: string }) => {

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { noSecrets } from '../../../src/core/ssh/auth';
+import { noSecrets, type SecretUse } from '../../../src/core/ssh/auth';
 import { SshCommandTimeoutError, SshConnectError } from '../../../src/core/ssh/errors';
 import { xe } from '../../../src/core/xe/command';
 import { SshConfigResolver } from '../../../src/core/ssh/sshConfig';
@@ -91,6 +91,25 @@ describe('engine: SSH transport against lab hosts', function () {
         assert.doesNotMatch(error.message, /not-the-password-123/);
         return true;
       });
+    });
+
+    it('tells the secrets whether each worked: a wrong and a right password, a wrong and a right passphrase (issue 12, finding 3)', async () => {
+      const verdicts: string[] = [];
+      const settled = (use: SecretUse, value: string, accepted: boolean) => verdicts.push(`${use.kind} ${value} ${accepted ? 'accepted' : 'rejected'}`);
+      for (const password of ['wrong-pw-1', lab.password]) {
+        engine?.dispose();
+        engine = engineFor(lab, { authMethods: [{ kind: 'password' }], secrets: { password: async () => password, settled } });
+        await run(engine, 1, 'true').catch(() => undefined);
+      }
+      const encrypted = path.join(scratch, 'id_encrypted');
+      copyFileSync(lab.keyFile, encrypted);
+      execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'pp-right', '-f', encrypted]);
+      for (const passphrase of ['pp-wrong', 'pp-right']) {
+        engine?.dispose();
+        engine = engineFor(lab, { authMethods: [{ kind: 'key', file: encrypted }], secrets: { passphrase: async () => passphrase, settled } });
+        await run(engine, 1, 'true').catch(() => undefined);
+      }
+      assert.deepEqual(verdicts, [`password wrong-pw-1 rejected`, `password ${lab.password} accepted`, 'passphrase pp-wrong rejected', 'passphrase pp-right accepted']);
     });
 
     it('never lets a wrong password ride on a connection a working login opened to the same host (issue 10, finding 4)', async () => {
@@ -313,6 +332,29 @@ describe('engine: SSH transport against lab hosts', function () {
         const viaJump = await transport.run({ host: 'behind-jump', user: lab.user }, 'xe host-is-in-emergency-mode');
         assert.equal(viaJump.stdout, 'false\n');
         assert.equal(transport.stats().opened, 2);
+      } finally {
+        transport.dispose();
+      }
+    });
+
+    it('never offers the pool\'s password to the ProxyJump host: it gets the agent and keys only (issue 12, finding 2)', async () => {
+      const config = path.join(scratch, 'ssh_config_jump');
+      writeFileSync(config, ['Host behind-jump', `  HostName ${address(lab, 3)}`, `  ProxyJump ${lab.user}@${address(lab, 1)}`, ''].join('\n'));
+      const asked: string[] = [];
+      const transport = new SshTransport({
+        resolver: new SshConfigResolver(config, lab.user),
+        verifier: new HostKeyVerifier(new KnownHostsFiles([lab.knownHostsFile]), new PinnedHostKeys(path.join(scratch, 'pins-jump.json')), async () => false),
+        secrets: noSecrets,
+      });
+      // The pool logs in by password only; the jump host accepts that password too, so offering it would work.
+      const pool = { host: 'behind-jump', user: lab.user, auth: [{ kind: 'password' as const }], secrets: { password: async (account: { host: string }) => (asked.push(account.host), lab.password), passphrase: async () => undefined } };
+      try {
+        await assert.rejects(transport.run(pool, 'true'), (error: Error) => {
+          assert.ok(error instanceof SshConnectError && error.failure === 'auth', String(error));
+          assert.match(error.message, /jump host .*only the SSH agent and keys/);
+          return true;
+        });
+        assert.deepEqual(asked, [], 'the password was asked for the jump host');
       } finally {
         transport.dispose();
       }
