@@ -32,12 +32,20 @@ const STORE_KEY = 'xenPools.pools';
 const passwordKey = (poolUuid: string) => `xenPools.password.${poolUuid}`;
 const passphraseKey = (keyFile: string) => `xenPools.passphrase.${keyFile}`;
 
+function startKey(pool: StoredPool): string {
+  return JSON.stringify({ login: pool.login, members: pool.inventory.members, master: pool.inventory.masterUuid });
+}
+
+function keyFileOf(login: PoolLogin): string {
+  return login.keyFile ?? path.join(os.homedir(), '.ssh', 'id_ed25519');
+}
+
 function authMethods(login: PoolLogin): AuthMethod[] {
   switch (login.auth) {
     case 'agent':
       return [{ kind: 'agent', socket: process.env.SSH_AUTH_SOCK }];
     case 'key':
-      return [{ kind: 'key', file: login.keyFile ?? path.join(os.homedir(), '.ssh', 'id_ed25519') }];
+      return [{ kind: 'key', file: keyFileOf(login) }];
     case 'password':
       return [{ kind: 'password' }, { kind: 'keyboard-interactive' }];
   }
@@ -53,6 +61,12 @@ export class PoolRegistry implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<{ poolUuid?: string; hostUuid?: string }>();
   readonly onDidChange = this.changed.event;
   private transportValue: SshTransport | undefined;
+  /** Secrets entered by the admin that no login has proven yet (memory only). */
+  private readonly unproven = new Map<string, string>();
+  private readonly asking = new Map<string, Promise<string | undefined>>();
+  /** What each monitor was started with (login and members), to tell when a declared pool's settings changed it. */
+  private readonly startedWith = new Map<string, string>();
+  private pinnedStore: PinnedHostKeys | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -123,10 +137,29 @@ export class PoolRegistry implements vscode.Disposable {
   }
 
   async remove(poolUuid: string): Promise<void> {
+    await this.forgetCredentials(poolUuid);
     await this.save(this.stored().filter((p) => p.inventory.poolUuid !== poolUuid));
-    await this.context.secrets.delete(passwordKey(poolUuid));
     this.monitors.delete(poolUuid);
     this.changed.fire({});
+  }
+
+  /**
+   * Forgets what this extension stored for a pool's login: its password and the passphrase of its key file (unless
+   * another pool logs in with the same key file). Its open connections are closed, so the next command asks again.
+   */
+  async forgetCredentials(poolUuid: string): Promise<string[]> {
+    const login = this.login(poolUuid);
+    const keys = [passwordKey(poolUuid)];
+    const keyFile = login?.auth === 'key' ? keyFileOf(login) : undefined;
+    if (keyFile && !this.stored().some((p) => p.inventory.poolUuid !== poolUuid && p.login.auth === 'key' && keyFileOf(p.login) === keyFile)) keys.push(passphraseKey(keyFile));
+    const forgotten: string[] = [];
+    for (const key of keys) {
+      if ((await this.context.secrets.get(key)) !== undefined || this.unproven.has(key)) forgotten.push(key === passwordKey(poolUuid) ? 'password' : `passphrase of ${keyFile ?? ''}`);
+      this.unproven.delete(key);
+      await this.context.secrets.delete(key);
+    }
+    this.monitors.get(poolUuid)?.runner.release();
+    return forgotten;
   }
 
   dispose(): void {
@@ -146,18 +179,25 @@ export class PoolRegistry implements vscode.Disposable {
 
   private startMonitor(stored: StoredPool): PoolMonitor {
     const poolUuid = stored.inventory.poolUuid;
-    const runner = new HostRunner(() => this.transport, this.access(stored.login, { password: () => this.storedPassword(poolUuid) }));
+    const runner = new HostRunner(() => this.transport, this.access(stored.login, { password: () => this.storedPassword(poolUuid) }, poolUuid));
     runner.onXeCall((call) => this.onXeCall(stored.inventory.poolName, call));
     const monitor = new PoolMonitor(runner, stored.inventory, () => ({ commandTimeoutMs: readSettings().transport.commandTimeoutMs ?? 30_000 }));
     monitor.onDidChange((hostUuid) => this.changed.fire({ poolUuid: stored.inventory.poolUuid, ...(hostUuid ? { hostUuid } : {}) }));
     this.monitors.set(stored.inventory.poolUuid, monitor);
+    this.startedWith.set(poolUuid, startKey(stored));
     return monitor;
   }
 
+  /** Declared pools follow their settings at once: new ones start, removed ones go, a changed login or member list restarts its monitor. */
   private syncDeclaredPools(): void {
     const stored = this.stored();
     for (const uuid of [...this.monitors.keys()]) if (!stored.some((p) => p.inventory.poolUuid === uuid)) this.monitors.delete(uuid);
-    for (const pool of stored) if (!this.monitors.has(pool.inventory.poolUuid)) void this.startMonitor(pool).refresh();
+    for (const pool of stored) {
+      const running = this.monitors.get(pool.inventory.poolUuid);
+      if (running && (!pool.declared || this.startedWith.get(pool.inventory.poolUuid) === startKey(pool))) continue;
+      running?.runner.release();
+      void this.startMonitor(pool).refresh();
+    }
     this.changed.fire({});
   }
 
@@ -169,37 +209,82 @@ export class PoolRegistry implements vscode.Disposable {
   }
 
   /** How a pool's runner logs in: its auth methods, its password source, passphrases from SecretStorage. */
-  private access(login: PoolLogin, passwords: { password: () => Promise<string | undefined> }): PoolAccess {
+  private access(login: PoolLogin, passwords: { password: () => Promise<string | undefined> }, poolUuid?: string): PoolAccess {
     return {
       user: login.user,
       ...(login.port ? { port: login.port } : {}),
       auth: authMethods(login),
-      secrets: { password: passwords.password, passphrase: (keyFile) => this.passphrase(keyFile) },
+      secrets: {
+        password: passwords.password,
+        passphrase: (keyFile) => this.passphrase(keyFile),
+        settled: (use, value, accepted) => void this.settle(use.kind === 'passphrase' ? passphraseKey(use.keyFile) : passwordKey(poolUuid ?? ''), value, accepted),
+      },
     };
   }
 
-  private async storedPassword(poolUuid: string): Promise<string | undefined> {
-    const stored = await this.context.secrets.get(passwordKey(poolUuid));
-    if (stored !== undefined || !this.isDeclared(poolUuid)) return stored;
-    // A pool declared in settings has no password yet: ask once, keep it in SecretStorage.
-    const entered = await ui.current.input({ title: 'XenServer Pools', prompt: `Password for the hosts of ${this.monitor(poolUuid)?.inventory.poolName ?? poolUuid}`, password: true });
-    if (entered !== undefined) await this.context.secrets.store(passwordKey(poolUuid), entered);
+  /** A pool declared in settings has no password until the admin enters one: asked for when a login needs it. */
+  private storedPassword(poolUuid: string): Promise<string | undefined> {
+    const prompt = this.isDeclared(poolUuid) ? `Password for the hosts of ${this.monitor(poolUuid)?.inventory.poolName ?? poolUuid}` : undefined;
+    return this.secret(passwordKey(poolUuid), prompt);
+  }
+
+  private passphrase(keyFile: string): Promise<string | undefined> {
+    return this.secret(passphraseKey(keyFile), `Passphrase for ${keyFile}`);
+  }
+
+  /**
+   * A stored secret, else one entered but not yet proven by a login, else (with a prompt) asks: once, however many
+   * connections need it at the same moment. What the admin enters stays in memory until a login with it worked
+   * (`settled`), and only then goes to SecretStorage; a rejected one is dropped and asked for again next time.
+   */
+  private async secret(key: string, prompt: string | undefined): Promise<string | undefined> {
+    const stored = await this.context.secrets.get(key);
+    if (stored !== undefined) return stored;
+    const unproven = this.unproven.get(key);
+    if (unproven !== undefined || prompt === undefined) return unproven;
+    let asking = this.asking.get(key);
+    if (!asking) {
+      asking = ui.current.input({ title: 'XenServer Pools', prompt, password: true }).finally(() => this.asking.delete(key));
+      this.asking.set(key, asking);
+    }
+    const entered = await asking;
+    if (entered !== undefined) this.unproven.set(key, entered);
     return entered;
   }
 
-  private async passphrase(keyFile: string): Promise<string | undefined> {
-    const stored = await this.context.secrets.get(passphraseKey(keyFile));
-    if (stored !== undefined) return stored;
-    const entered = await ui.current.input({ title: 'XenServer Pools', prompt: `Passphrase for ${keyFile}`, password: true });
-    if (entered !== undefined) await this.context.secrets.store(passphraseKey(keyFile), entered);
-    return entered;
+  private async settle(key: string, value: string, accepted: boolean): Promise<void> {
+    // Only what was entered and not yet proven: a stored secret a single host rejects (its password differs) stays.
+    if (this.unproven.get(key) !== value) return;
+    // Stored before it leaves memory: a login that asks in between finds it in one place or the other.
+    if (accepted) await this.context.secrets.store(key, value);
+    if (this.unproven.get(key) === value) this.unproven.delete(key);
+  }
+
+  /**
+   * Forgets the host key XenServer Pools pinned for a member (trust on first use) and closes the pool's
+   * connections, so the next connection shows the host's new key for the admin to compare and trust. A key that
+   * comes from a known_hosts file is not ours to remove: that file is named instead.
+   */
+  async forgetHostKey(monitor: PoolMonitor, address: string): Promise<{ forgotten: number; knownHostsFile?: string }> {
+    const login = this.login(monitor.inventory.poolUuid);
+    const endpoint = await this.transport.endpointOf({ host: address, ...(login?.port ? { port: login.port } : {}), ...(login ? { user: login.user } : {}) });
+    const forgotten = await this.pinnedKeys().forget(endpoint);
+    monitor.runner.release();
+    const knownHostsFile = await new KnownHostsFiles([readSettings().knownHostsFile]).fileHolding(endpoint);
+    return { forgotten, ...(knownHostsFile ? { knownHostsFile } : {}) };
+  }
+
+  /** One store object for the verifier and Forget Host Key: what one forgets, the other sees at once (no stale cache). */
+  private pinnedKeys(): PinnedHostKeys {
+    this.pinnedStore ??= new PinnedHostKeys(path.join(this.context.globalStorageUri.fsPath, 'host-keys.json'));
+    return this.pinnedStore;
   }
 
   private createTransport(): SshTransport {
     const settings = readSettings();
     const verifier = new HostKeyVerifier(
       new KnownHostsFiles([settings.knownHostsFile]),
-      new PinnedHostKeys(path.join(this.context.globalStorageUri.fsPath, 'host-keys.json')),
+      this.pinnedKeys(),
       ({ endpoint, keyType, fingerprint }) =>
         ui.current.confirm(
           `Trust the SSH host key of ${endpoint.host}?`,

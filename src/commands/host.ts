@@ -91,6 +91,27 @@ export async function restartToolstack(context: CommandContext, node?: XenNode):
   await monitor.refresh([member.uuid]);
 }
 
+/** Forgets the key XenServer Pools trusted for a reinstalled host; the next connection asks about the new one. */
+export async function forgetHostKey(context: CommandContext, node?: XenNode): Promise<void> {
+  const { monitor, member } = await resolveHost(context, node, 'Forget the trusted SSH host key of which host?');
+  const confirmed = await ui.current.confirm(
+    `Forget the trusted SSH host key of ${member.name}?`,
+    `Only when ${member.name} was reinstalled (its SSH host key is new). The next connection shows the new key's fingerprint: compare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on its console) before you trust it.`,
+    'Forget Host Key',
+  );
+  if (!confirmed) return;
+  const { forgotten, knownHostsFile } = await context.registry.forgetHostKey(monitor, member.address);
+  context.log.info(`[ssh] ${member.name}: forgot ${forgotten} pinned host key(s)`);
+  if (knownHostsFile) {
+    throw new Error(`${member.name}'s host key is also in ${knownHostsFile}, which XenServer Pools does not edit: remove it there (ssh-keygen -R ${member.address} -f ${knownHostsFile}).`);
+  }
+  if (forgotten === 0) {
+    void vscode.window.showInformationMessage(`XenServer Pools had no host key of ${member.name} on record.`);
+    return;
+  }
+  await monitor.refresh([member.uuid]);
+}
+
 export async function openSshTerminal(context: CommandContext, node?: XenNode): Promise<vscode.Terminal> {
   const { monitor, member } = await resolveHost(context, node, 'Open an SSH terminal to which host?');
   const login = context.registry.login(monitor.inventory.poolUuid);

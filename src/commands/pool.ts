@@ -150,10 +150,21 @@ export async function removePool(context: CommandContext, node?: XenNode): Promi
   if (context.registry.isDeclared(monitor.inventory.poolUuid)) {
     throw new Error(`${name} is declared in the xenPools.pools setting: remove it there.`);
   }
-  const confirmed = await ui.current.confirm(`Remove pool ${name} from the view?`, 'The remembered members and the stored password are deleted. Nothing changes on the hosts.', 'Remove');
+  const confirmed = await ui.current.confirm(`Remove pool ${name} from the view?`, 'The remembered members, the stored password and the passphrase of its key file are deleted. Nothing changes on the hosts.', 'Remove');
   if (!confirmed) return;
   await context.registry.remove(monitor.inventory.poolUuid);
   context.log.info(`[pool] removed ${name}`);
+}
+
+/** Forgets the pool's stored password and key passphrase (added and declared pools alike); the next login asks again. */
+export async function forgetCredentials(context: CommandContext, node?: XenNode): Promise<string[]> {
+  const monitor = await resolvePool(context, node);
+  const name = monitor.inventory.poolName;
+  const forgotten = await context.registry.forgetCredentials(monitor.inventory.poolUuid);
+  const what = forgotten.length ? forgotten.join(' and ') : 'nothing (no password or passphrase was stored)';
+  context.log.info(`[pool] ${name}: forgot ${what}`);
+  void vscode.window.showInformationMessage(`${name}: forgot ${what}. The next login asks again.`);
+  return forgotten;
 }
 
 export async function refreshAll(context: CommandContext): Promise<void> {

@@ -3,9 +3,9 @@ import { PoolBusyError } from '../core/pool/locks';
 import { UnsafeXeValueError } from '../core/xe/validate';
 import type { XenNode } from '../tree/nodes';
 import { UserCancelledError, type CommandContext } from './context';
-import { checkEmergencyMode, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
+import { checkEmergencyMode, forgetHostKey, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
 import { openAuditLog, showLog } from './log';
-import { addPool, addPoolArguments, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters } from './pool';
+import { addPool, addPoolArguments, forgetCredentials, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters } from './pool';
 import { demoteOldMaster, guidedRecovery } from './recovery';
 
 type Handler = (context: CommandContext, node?: XenNode) => unknown;
@@ -17,6 +17,7 @@ export const COMMANDS: Record<string, Handler> = {
   // Not in package.json, so not in the palette: Add Pool with its arguments given, for tests and scripts.
   'xenPools.addPoolWithLogin': (context, args) => addPool(context, addPoolArguments(args)),
   'xenPools.removePool': removePool,
+  'xenPools.forgetCredentials': forgetCredentials,
   'xenPools.refresh': refreshAll,
   'xenPools.refreshPool': refreshPool,
   'xenPools.refreshHost': refreshHost,
@@ -29,6 +30,7 @@ export const COMMANDS: Record<string, Handler> = {
   'xenPools.demoteOldMaster': demoteOldMaster,
   'xenPools.restartToolstack': restartToolstack,
   'xenPools.openSshTerminal': openSshTerminal,
+  'xenPools.forgetHostKey': forgetHostKey,
   'xenPools.runXeCommand': runXeCommand,
   'xenPools.showLog': showLog,
   'xenPools.openAuditLog': openAuditLog,

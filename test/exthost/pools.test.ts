@@ -2,41 +2,15 @@
 // started: every command of the product through vscode.commands, prompts answered by ScriptedUi,
 // and the lab's own state checked afterwards.
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { XenPoolsApi } from '../../src/extension';
 import type { XenNode } from '../../src/tree/nodes';
 import { labControl, labs, type LabHandle } from './support/labControl';
+import { activateProduct, hostNode, hostNodes, logText, poolNode, refresh, withUi } from './support/product';
 import { back, no, pickFirst, pickWhere, ScriptedUi, type, yes } from './support/scriptedUi';
 
-const EXTENSION_ID = 'xenserver-pools.xenserver-pools';
-
 let api: XenPoolsApi;
-
-async function withUi<T>(scripted: ScriptedUi, body: () => Thenable<T> | Promise<T>): Promise<T> {
-  api.useUserInterface(scripted);
-  try {
-    return await body();
-  } finally {
-    api.useUserInterface(undefined);
-  }
-}
-
-function poolNode(name: string): XenNode {
-  const node = api.tree.getChildren().find((n) => n.label === name);
-  assert.ok(node, `no pool "${name}" in the tree: ${api.tree.getChildren().map((n) => String(n.label)).join(', ')}`);
-  return node;
-}
-
-function hostNodes(pool: string): XenNode[] {
-  return api.tree.getChildren(poolNode(pool));
-}
-
-function hostNode(pool: string, host: string): XenNode {
-  const node = hostNodes(pool).find((n) => n.label === host);
-  assert.ok(node, `no host ${host} in ${pool}`);
-  return node;
-}
 
 function poolName(lab: LabHandle): string {
   return api.registry.pools().find((m) => m.inventory.members.some((h) => h.address === lab.hosts[0]?.address))?.inventory.poolName ?? '?';
@@ -55,30 +29,15 @@ async function addPool(lab: LabHandle): Promise<string> {
   return name;
 }
 
-async function refresh(pool: string): Promise<void> {
-  await vscode.commands.executeCommand('xenPools.refreshPool', poolNode(pool));
-}
-
 function iconId(node: XenNode): string | undefined {
   return node.iconPath instanceof vscode.ThemeIcon ? node.iconPath.id : undefined;
-}
-
-function logText(): string {
-  // The product's LogOutputChannel writes to a file in its log folder; the harness finds it next to its own.
-  const harness = (globalThis as { xenPoolsTestHarness?: { context: vscode.ExtensionContext } }).xenPoolsTestHarness;
-  assert.ok(harness);
-  const folder = vscode.Uri.joinPath(harness.context.logUri, '..', EXTENSION_ID);
-  const files = readdirSync(folder.fsPath);
-  return files.filter((f) => f.endsWith('.log')).map((f) => readFileSync(vscode.Uri.joinPath(folder, f).fsPath, 'utf8')).join('\n');
 }
 
 describe('XenServer Pools against lab pools, in VS Code', function () {
   this.timeout(120_000);
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<XenPoolsApi>(EXTENSION_ID);
-    assert.ok(extension);
-    api = await extension.activate();
+    api = await activateProduct();
   });
 
   describe('code model: the master dies, slaves stay out of emergency mode until their toolstack restarts', () => {

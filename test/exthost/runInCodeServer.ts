@@ -61,11 +61,19 @@ async function waitForResults(file: string, timeoutMs: number, describeState: ()
 const LABS: Record<string, LabOptions> = {
   code: { name: 'exthost-code', baseAddress: '127.77.130', hosts: 4, model: 'code', timeScale: 0.02, vmsPerHost: 2 },
   docs: { name: 'exthost-docs', baseAddress: '127.77.131', hosts: 4, model: 'docs', timeScale: 0.02, vmsPerHost: 2 },
+  // Declared in settings with password login by the credentials tests.
+  creds: { name: 'exthost-creds', baseAddress: '127.77.132', hosts: 2, model: 'code', timeScale: 0.02, vmsPerHost: 1, poolName: 'pool-creds', password: 'creds-pw-4b1e' },
+  // Not in the known_hosts file the product is given: its host keys are trusted on first use (pinned).
+  keys: { name: 'exthost-keys', baseAddress: '127.77.133', hosts: 2, model: 'code', timeScale: 0.02, vmsPerHost: 1, poolName: 'pool-keys' },
 };
+const UNKNOWN_HOST_KEYS = new Set(['exthost-keys']);
 
 function handle(lab: Lab, model: 'code' | 'docs'): LabHandle {
+  const pool = lab.sim.hosts[0]?.db.pool;
   return {
     name: lab.name,
+    poolUuid: pool?.uuid ?? '',
+    poolName: pool?.nameLabel ?? '',
     model,
     controlPort: lab.controlPort,
     user: lab.user,
@@ -80,9 +88,9 @@ async function runInCodeServer(): Promise<HarnessResults> {
   const labs: Lab[] = [];
   try {
     for (const options of Object.values(LABS)) labs.push(await Lab.start(options));
-    const [codeLab, docsLab] = labs as [Lab, Lab];
+    const [codeLab, docsLab, credsLab, keysLab] = labs as [Lab, Lab, Lab, Lab];
     const knownHosts = path.join(scratch, 'known_hosts');
-    writeFileSync(knownHosts, labs.map((lab) => readFileSync(lab.knownHostsFile, 'utf8')).join(''));
+    writeFileSync(knownHosts, labs.filter((lab) => !UNKNOWN_HOST_KEYS.has(lab.name)).map((lab) => readFileSync(lab.knownHostsFile, 'utf8')).join(''));
     const productVsix = process.env.XENPOOLS_VSIX ?? path.join(repoRoot, 'dist', 'xenserver-pools.vsix');
     const resultsFile = path.join(scratch, 'results.json');
     const request = {
@@ -93,7 +101,7 @@ async function runInCodeServer(): Promise<HarnessResults> {
     };
     const server = await startCodeServer({
       extensions: [productVsix, packHarness(scratch)],
-      env: { XENPOOLS_EXTHOST_RUN: JSON.stringify(request), XENPOOLS_EXTHOST_LABS: JSON.stringify({ code: handle(codeLab, 'code'), docs: handle(docsLab, 'docs') }) },
+      env: { XENPOOLS_EXTHOST_RUN: JSON.stringify(request), XENPOOLS_EXTHOST_LABS: JSON.stringify({ code: handle(codeLab, 'code'), docs: handle(docsLab, 'docs'), creds: handle(credsLab, 'code'), keys: handle(keysLab, 'code') }) },
       settings: { 'xenPools.knownHostsFile': knownHosts, 'xenPools.connectTimeoutSeconds': 2, 'xenPools.commandTimeoutSeconds': 10 },
     });
     try {

@@ -70,6 +70,8 @@ export interface LabOptions {
   dir?: string;
   durations?: Partial<Durations>;
   vmsPerHost?: number;
+  /** The pool's name-label (default pool-lab). */
+  poolName?: string;
   /**
    * Passwords through PAM's keyboard-interactive, as XenServer's own sshd asks for them, instead of
    * plain password authentication (UsePAM yes; PAM reads each host's own /etc/shadow).
@@ -140,6 +142,7 @@ export class Lab {
       password: this.password,
       durations: opts.durations ?? {},
       vmsPerHost: opts.vmsPerHost ?? 2,
+      ...(opts.poolName ? { poolName: opts.poolName } : {}),
     });
     this.xeServer = new XeServer(this.sim);
     const octet = Number(base.split('.')[2]);

@@ -1,7 +1,8 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ParsedFileCache } from './fileCache';
+import { withFileLock } from './fileLock';
 
 /** A public host key as the SSH protocol carries it: the wire-format blob and its type name. */
 export interface HostKey {
@@ -116,6 +117,13 @@ export class KnownHostsFiles {
     }
     return { trusted, revoked };
   }
+
+  /** The first of the files that holds a trusted key for the endpoint, to say where to remove it. */
+  async fileHolding(endpoint: HostEndpoint): Promise<string | undefined> {
+    const name = knownHostsName(endpoint);
+    for (const file of this.files) if (((await this.cache.read(file)) ?? []).some((entry) => entry.marker === '' && entry.matches(name))) return file;
+    return undefined;
+  }
 }
 
 interface PinnedKeyRecord {
@@ -139,18 +147,43 @@ export class PinnedHostKeys {
   }
 
   async pin(endpoint: HostEndpoint, key: HostKey): Promise<void> {
-    // Read the file itself, not the cache: another window may have pinned a key a moment ago.
-    this.cache.invalidate(this.file);
-    const store = { ...(await this.read()) };
     const name = knownHostsName(endpoint);
-    const existing = store[name] ?? [];
-    if (existing.some((r) => r.type === key.type && r.key === key.blob.toString('base64'))) return;
-    store[name] = [...existing, { type: key.type, key: key.blob.toString('base64'), pinnedAt: new Date().toISOString() }];
-    await fs.mkdir(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    await fs.writeFile(temp, `${JSON.stringify(store, null, 2)}\n`, { mode: 0o600 });
-    await fs.rename(temp, this.file);
-    this.cache.invalidate(this.file);
+    await this.update((store) => {
+      const existing = store[name] ?? [];
+      if (existing.some((r) => r.type === key.type && r.key === key.blob.toString('base64'))) return false;
+      store[name] = [...existing, { type: key.type, key: key.blob.toString('base64'), pinnedAt: new Date().toISOString() }];
+      return true;
+    });
+  }
+
+  /** Forgets every key pinned for the endpoint (a reinstalled host); returns how many there were. */
+  async forget(endpoint: HostEndpoint): Promise<number> {
+    const name = knownHostsName(endpoint);
+    let removed = 0;
+    await this.update((store) => {
+      removed = store[name]?.length ?? 0;
+      delete store[name];
+      return removed > 0;
+    });
+    return removed;
+  }
+
+  /**
+   * Read, change, write under a lock every writer of this file takes (other windows too), so no writer loses
+   * another's entry; the write goes to a temporary file of its own and is renamed over the store.
+   */
+  private update(change: (store: Record<string, PinnedKeyRecord[]>) => boolean): Promise<void> {
+    return withFileLock(`${this.file}.lock`, async () => {
+      // Read the file itself, not the cache: another window may have pinned a key a moment ago.
+      this.cache.invalidate(this.file);
+      const store = { ...(await this.read()) };
+      if (!change(store)) return;
+      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      const temp = `${this.file}.${process.pid}.${randomUUID()}.tmp`;
+      await fs.writeFile(temp, `${JSON.stringify(store, null, 2)}\n`, { mode: 0o600 });
+      await fs.rename(temp, this.file);
+      this.cache.invalidate(this.file);
+    });
   }
 
   private async read(): Promise<Record<string, PinnedKeyRecord[]>> {
@@ -168,11 +201,16 @@ export class HostKeyMismatchError extends Error {
     readonly endpoint: HostEndpoint,
     readonly presented: string,
     readonly known: readonly string[],
+    /** Where the trusted key is on record: a known_hosts file (named), or the extension's own store of pinned keys. */
+    readonly source: 'known_hosts' | 'pinned',
+    knownHostsFile?: string,
   ) {
-    super(
-      `Host key for ${knownHostsName(endpoint)} has CHANGED: it presented ${presented}, but the trusted key is ${known.join(' or ')}. ` +
-        'If the host was reinstalled, remove the old key (ssh-keygen -R) and connect again; otherwise someone may be intercepting the connection.',
-    );
+    const name = knownHostsName(endpoint);
+    const remedy =
+      source === 'pinned'
+        ? 'The trusted key was trusted on first use by XenServer Pools and is kept in its own store (not in known_hosts). If the host was reinstalled, run "XenServer: Forget Host Key…" on it, connect again and compare the new fingerprint with the host\'s own'
+        : `The trusted key is in ${knownHostsFile ?? 'known_hosts'}. If the host was reinstalled, remove it there (ssh-keygen -R ${name} -f ${knownHostsFile ?? '~/.ssh/known_hosts'}) and connect again`;
+    super(`Host key for ${name} has CHANGED: it presented ${presented}, but the trusted key is ${known.join(' or ')}. ${remedy}; otherwise someone may be intercepting the connection.`);
     this.name = 'HostKeyMismatchError';
   }
 }
@@ -221,10 +259,13 @@ export class HostKeyVerifier {
     if (revoked.some((k) => sameKey(k, presented))) {
       throw new HostKeyRejectedError(endpoint, presentedFingerprint, 'it is marked @revoked in known_hosts');
     }
-    const known = [...trusted, ...(await this.pinned.lookup(endpoint))];
+    const pinned = await this.pinned.lookup(endpoint);
+    const known = [...trusted, ...pinned];
     if (known.some((k) => sameKey(k, presented))) return;
     if (known.length > 0) {
-      throw new HostKeyMismatchError(endpoint, presentedFingerprint, [...new Set(known.map(fingerprint))]);
+      const fingerprints = [...new Set(known.map(fingerprint))];
+      if (trusted.length > 0) throw new HostKeyMismatchError(endpoint, presentedFingerprint, fingerprints, 'known_hosts', await this.knownHosts.fileHolding(endpoint));
+      throw new HostKeyMismatchError(endpoint, presentedFingerprint, fingerprints, 'pinned');
     }
     const accepted = await this.confirmUnknown({ endpoint, keyType: presented.type, fingerprint: presentedFingerprint });
     if (!accepted) throw new HostKeyRejectedError(endpoint, presentedFingerprint, 'the key is unknown and was not trusted');

@@ -97,6 +97,12 @@ export class SshTransport {
     }
   }
 
+  /** Where a request connects after ~/.ssh/config (HostName, Port): the name its host key is checked under. */
+  async endpointOf(request: HostRequest): Promise<{ host: string; port: number }> {
+    const target = await this.deps.resolver.resolve(request);
+    return { host: target.hostName, port: target.port };
+  }
+
   stats(): TransportStats {
     return { open: this.live.size, peakOpen: this.peakSlots, opened: this.openedCount };
   }

@@ -7,6 +7,8 @@ import * as net from 'node:net';
 
 export interface LabHandle {
   readonly name: string;
+  readonly poolUuid: string;
+  readonly poolName: string;
   readonly model: 'code' | 'docs';
   readonly controlPort: number;
   readonly user: string;

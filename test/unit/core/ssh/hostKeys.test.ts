@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -95,6 +95,52 @@ describe('host key verification', () => {
   it('does not pin a key the admin declined', async () => {
     await assert.rejects(verifier(false).verify(endpoint, a.key), HostKeyRejectedError);
     assert.deepEqual(await new PinnedHostKeys(pinnedFile).lookup(endpoint), []);
+  });
+
+  it('a changed pinned key names the extension\'s own store and Forget Host Key, not ssh-keygen -R (issue 12, finding 5)', async () => {
+    await verifier(true).verify(endpoint, a.key);
+    await assert.rejects(verifier(true).verify(endpoint, b.key), (error: unknown) => {
+      assert.ok(error instanceof HostKeyMismatchError && error.source === 'pinned');
+      assert.match(error.message, /trusted on first use by XenServer Pools/);
+      assert.match(error.message, /"XenServer: Forget Host Key…"/);
+      assert.doesNotMatch(error.message, /ssh-keygen -R/);
+      return true;
+    });
+  });
+
+  it('a changed key from known_hosts says which file and how to remove it there', async () => {
+    writeFileSync(knownHostsFile, `127.77.0.1 ${a.line}\n`);
+    await assert.rejects(verifier(true).verify(endpoint, b.key), (error: unknown) => {
+      assert.ok(error instanceof HostKeyMismatchError && error.source === 'known_hosts');
+      assert.ok(error.message.includes(`ssh-keygen -R 127.77.0.1 -f ${knownHostsFile}`), error.message);
+      return true;
+    });
+  });
+
+  it('Forget Host Key removes the pinned key: the next connection asks again with the new fingerprint', async () => {
+    await verifier(true).verify(endpoint, a.key);
+    const pinned = new PinnedHostKeys(pinnedFile);
+    assert.equal(await pinned.forget(endpoint), 1);
+    const asked: string[] = [];
+    await verifier(true, asked).verify(endpoint, b.key);
+    assert.deepEqual(asked, [fingerprint(b.key)]);
+    assert.equal(await pinned.forget({ host: '127.77.0.99', port: 22 }), 0);
+  });
+
+  it('keeps every pin when many are written at once, in one process and from several (issue 12, finding 5)', async () => {
+    const keys = Array.from({ length: 12 }, () => newHostKey());
+    const hosts = keys.map((_, i) => ({ host: `127.77.1.${i + 1}`, port: 22 }));
+    // In this process: separate stores on one file, as several prompts (and windows' stores) are.
+    await Promise.all(keys.map((k, i) => new PinnedHostKeys(pinnedFile).pin(hosts[i] ?? endpoint, k.key)));
+    // From two other processes at the same time.
+    const script = (offset: number) =>
+      `const { PinnedHostKeys, hostKeyFromBlob } = require(${JSON.stringify(path.resolve(__dirname, '../../../../src/core/ssh/hostKeys.js'))});` +
+      `const keys = ${JSON.stringify(keys.map((k) => k.key.blob.toString('base64')))};` +
+      `Promise.all(keys.map((k, i) => new PinnedHostKeys(${JSON.stringify(pinnedFile)}).pin({ host: '127.77.2.' + (i + 1 + ${offset}), port: 22 }, hostKeyFromBlob(Buffer.from(k, 'base64'))))).catch((e) => { console.error(e); process.exit(1); });`;
+    const children = [0, 20].map((offset) => new Promise<number>((resolve) => spawn(process.execPath, ['-e', script(offset)], { stdio: 'inherit' }).on('exit', (code) => resolve(code ?? 1))));
+    assert.deepEqual(await Promise.all(children), [0, 0]);
+    const stored = JSON.parse(readFileSync(pinnedFile, 'utf8')) as Record<string, unknown[]>;
+    assert.equal(Object.keys(stored).length, 12 + 24, Object.keys(stored).join(' '));
   });
 
   it('skips corrupt known_hosts lines instead of failing the whole file', async () => {

@@ -1,0 +1,63 @@
+// The product as the extension-host tests reach it: its API (activated once), its tree, its log, and the scripted
+// UI that answers its questions.
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import type { XenPoolsApi } from '../../../src/extension';
+import type { XenNode } from '../../../src/tree/nodes';
+import type { ScriptedUi } from './scriptedUi';
+
+export const EXTENSION_ID = 'xenserver-pools.xenserver-pools';
+
+let api: XenPoolsApi | undefined;
+
+export async function activateProduct(): Promise<XenPoolsApi> {
+  const extension = vscode.extensions.getExtension<XenPoolsApi>(EXTENSION_ID);
+  assert.ok(extension);
+  api = await extension.activate();
+  return api;
+}
+
+function product(): XenPoolsApi {
+  assert.ok(api, 'activateProduct() first');
+  return api;
+}
+
+/** Runs `body` with every question of the product answered by `scripted`. */
+export async function withUi<T>(scripted: ScriptedUi, body: () => Thenable<T> | Promise<T>): Promise<T> {
+  product().useUserInterface(scripted);
+  try {
+    return await body();
+  } finally {
+    product().useUserInterface(undefined);
+  }
+}
+
+export function poolNode(name: string): XenNode {
+  const node = product().tree.getChildren().find((n) => n.label === name);
+  assert.ok(node, `no pool "${name}" in the tree: ${product().tree.getChildren().map((n) => String(n.label)).join(', ')}`);
+  return node;
+}
+
+export function hostNodes(pool: string): XenNode[] {
+  return product().tree.getChildren(poolNode(pool));
+}
+
+export function hostNode(pool: string, host: string): XenNode {
+  const node = hostNodes(pool).find((n) => n.label === host);
+  assert.ok(node, `no host ${host} in ${pool}`);
+  return node;
+}
+
+export async function refresh(pool: string): Promise<void> {
+  await vscode.commands.executeCommand('xenPools.refreshPool', poolNode(pool));
+}
+
+export function logText(): string {
+  // The product's LogOutputChannel writes to a file in its log folder; the harness finds it next to its own.
+  const harness = (globalThis as { xenPoolsTestHarness?: { context: vscode.ExtensionContext } }).xenPoolsTestHarness;
+  assert.ok(harness);
+  const folder = vscode.Uri.joinPath(harness.context.logUri, '..', EXTENSION_ID);
+  const files = readdirSync(folder.fsPath);
+  return files.filter((f) => f.endsWith('.log')).map((f) => readFileSync(vscode.Uri.joinPath(folder, f).fsPath, 'utf8')).join('\n');
+}
