@@ -1,10 +1,15 @@
+/**
+ * Pools declared in the `xenPools.pools` setting (see package.json for the schema). The setting is what a user
+ * typed, so every entry is checked here: a bad one is skipped with one problem naming the entry and the field, and
+ * the others load. Nothing in here throws on any input. No `vscode` import, so it is unit-tested as is.
+ */
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
-import * as vscode from 'vscode';
-import type { PoolInventory } from './core/pool/model';
+import type { PoolInventory, PoolMember } from './core/pool/model';
+import { isHostAddress, isUuid } from './core/xe/validate';
 import type { PoolLogin, StoredPool } from './poolRegistry';
 
-/** A pool as `xenPools.pools` declares it (see package.json for the schema). */
+/** A pool as `xenPools.pools` declares it, once checked. */
 export interface DeclaredPool {
   readonly name: string;
   readonly uuid?: string;
@@ -16,15 +21,90 @@ export interface DeclaredPool {
   readonly members: readonly { readonly address: string; readonly name?: string; readonly uuid?: string }[];
 }
 
+const AUTH_KINDS: readonly PoolLogin['auth'][] = ['key', 'password', 'agent'];
+const POOL_KEYS = new Set(['name', 'uuid', 'user', 'port', 'auth', 'keyFile', 'master', 'members']);
+const MEMBER_KEYS = new Set(['address', 'name', 'uuid']);
+
 /** A stable stand-in UUID for a name or address the settings gave without one. */
 function derivedUuid(seed: string): string {
   const hex = createHash('sha256').update(seed).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+class EntryProblem extends Error {}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalString(entry: Record<string, unknown>, key: string, check?: (value: string) => string | undefined): string | undefined {
+  const value = entry[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new EntryProblem(`${key}: must be a string`);
+  const problem = check?.(value);
+  if (problem) throw new EntryProblem(`${key}: ${JSON.stringify(value)} ${problem}`);
+  return value;
+}
+
+const uuidCheck = (value: string) => (isUuid(value) ? undefined : 'is not a UUID');
+/** `[fd00::1]` as a URL writes it is the same address as `fd00::1`. */
+const unbracketed = (value: string) => value.trim().replace(/^\[(.*)\]$/, '$1');
+
+function checkMember(raw: unknown, index: number): DeclaredPool['members'][number] {
+  const at = `members[${index}]`;
+  if (!isObject(raw)) throw new EntryProblem(`${at}: must be an object with an address`);
+  const unknown = Object.keys(raw).find((key) => !MEMBER_KEYS.has(key));
+  if (unknown) throw new EntryProblem(`${at}.${unknown}: is not a member field (address, name, uuid)`);
+  const address = raw.address;
+  if (typeof address !== 'string' || !isHostAddress(unbracketed(address))) {
+    throw new EntryProblem(`${at}.address: ${JSON.stringify(address ?? null)} is not a host address (IPv4, IPv6 or DNS name, without a port)`);
+  }
+  try {
+    const name = optionalString(raw, 'name', (v) => (v.trim() ? undefined : 'is empty'));
+    const uuid = optionalString(raw, 'uuid', uuidCheck);
+    return { address: unbracketed(address), ...(name ? { name } : {}), ...(uuid ? { uuid } : {}) };
+  } catch (error) {
+    throw new EntryProblem(`${at}.${(error as Error).message}`);
+  }
+}
+
+function checkPool(raw: unknown): DeclaredPool {
+  if (!isObject(raw)) throw new EntryProblem('must be an object with a name and members');
+  const name = raw.name;
+  if (typeof name !== 'string' || !name.trim()) throw new EntryProblem('name: must be a non-empty string');
+  const unknown = Object.keys(raw).find((key) => !POOL_KEYS.has(key));
+  if (unknown) throw new EntryProblem(`${unknown}: is not a pool field (${[...POOL_KEYS].join(', ')})`);
+  const uuid = optionalString(raw, 'uuid', uuidCheck);
+  const user = optionalString(raw, 'user', (v) => (/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(v) ? undefined : 'is not a user name'));
+  const keyFile = optionalString(raw, 'keyFile', (v) => (v.trim() ? undefined : 'is empty'));
+  const master = optionalString(raw, 'master');
+  const auth = raw.auth;
+  if (auth !== undefined && !AUTH_KINDS.includes(auth as PoolLogin['auth'])) throw new EntryProblem(`auth: must be one of ${AUTH_KINDS.join(', ')}`);
+  const port = raw.port;
+  if (port !== undefined && !(typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535)) throw new EntryProblem('port: must be an integer from 1 to 65535');
+  if (!Array.isArray(raw.members)) throw new EntryProblem('members: must be a list of {address, name?, uuid?}');
+  if (raw.members.length === 0) throw new EntryProblem('members: must name at least one host');
+  const members = raw.members.map(checkMember);
+  return {
+    name,
+    members,
+    ...(uuid ? { uuid } : {}),
+    ...(user ? { user } : {}),
+    ...(keyFile ? { keyFile } : {}),
+    ...(master ? { master } : {}),
+    ...(auth ? { auth: auth as PoolLogin['auth'] } : {}),
+    ...(port ? { port } : {}),
+  };
+}
+
 export function declaredToStored(declared: DeclaredPool): StoredPool {
   const poolUuid = declared.uuid ?? derivedUuid(`pool:${declared.name}`);
-  const members = declared.members.map((m) => ({ address: m.address, name: m.name ?? m.address, uuid: m.uuid ?? derivedUuid(`host:${poolUuid}:${m.address}`) }));
+  const members: PoolMember[] = declared.members.map((m) => ({
+    address: m.address,
+    name: m.name ?? m.address,
+    // Without a UUID the member's identity is learnt from its first probe (its INSTALLATION_UUID).
+    ...(m.uuid ? { uuid: m.uuid } : { uuid: derivedUuid(`host:${poolUuid}:${m.address}`), provisionalUuid: true as const }),
+  }));
   const master = members.find((m) => m.uuid === declared.master || m.address === declared.master);
   const inventory: PoolInventory = {
     poolUuid,
@@ -44,6 +124,26 @@ export function declaredToStored(declared: DeclaredPool): StoredPool {
   };
 }
 
-export function readDeclaredPools(): StoredPool[] {
-  return vscode.workspace.getConfiguration('xenPools').get<DeclaredPool[]>('pools', []).map(declaredToStored);
+/** The pools the setting declares that are valid, and one line per entry that is not (the entry skipped). */
+export function parseDeclaredPools(raw: unknown): { pools: StoredPool[]; problems: string[] } {
+  if (raw === undefined || raw === null) return { pools: [], problems: [] };
+  if (!Array.isArray(raw)) return { pools: [], problems: ['xenPools.pools: must be a list of pools'] };
+  const pools: StoredPool[] = [];
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  raw.forEach((entry: unknown, index) => {
+    const label = `xenPools.pools[${index}]${isObject(entry) && typeof entry.name === 'string' ? ` (${JSON.stringify(entry.name)})` : ''}`;
+    try {
+      const stored = declaredToStored(checkPool(entry));
+      const same = seen.get(stored.inventory.poolUuid) ?? seen.get(`name:${stored.inventory.poolName}`);
+      if (same !== undefined) throw new EntryProblem(`is the same pool as xenPools.pools[${same}] (same name or UUID)`);
+      seen.set(stored.inventory.poolUuid, index);
+      seen.set(`name:${stored.inventory.poolName}`, index);
+      pools.push(stored);
+    } catch (error) {
+      if (!(error instanceof EntryProblem)) throw error;
+      problems.push(`${label}: ${error.message}; this pool is skipped`);
+    }
+  });
+  return { pools, problems };
 }

@@ -29,7 +29,16 @@ export function activate(context: vscode.ExtensionContext): XenPoolsApi {
   context.subscriptions.push(log);
   try {
     const recorder = new CallRecorder(log, context.globalStorageUri);
-    const registry = new PoolRegistry(context, (pool, call) => recorder.record(pool, call));
+    const registry = new PoolRegistry(
+      context,
+      (pool, call) => recorder.record(pool, call),
+      (problems) => {
+        for (const problem of problems) log.warn(`[settings] ${problem}`);
+        void vscode.window.showWarningMessage(`${problems.length === 1 ? problems[0] ?? '' : `${problems.length} entries of xenPools.pools are skipped (see the log): ${problems[0] ?? ''}`}`, 'Open Settings').then((choice) => {
+          if (choice) void vscode.commands.executeCommand('workbench.action.openSettingsJson');
+        });
+      },
+    );
     const provider = new PoolsProvider(registry);
     const documents = new ReadOnlyDocuments();
     const view = vscode.window.createTreeView('xenPools.pools', { treeDataProvider: provider, showCollapseAll: true });

@@ -9,8 +9,7 @@ import { HostRunner, type PoolAccess, type XeCallRecord } from './core/pool/host
 import { PoolLocks } from './core/pool/locks';
 import type { PoolInventory } from './core/pool/model';
 import { PoolMonitor } from './core/pool/monitor';
-import { readDeclaredPools } from './declaredPools';
-import { readSettings } from './settings';
+import { readDeclaredPools, readSettings } from './settings';
 import { ui } from './ui';
 
 /** How the admin logs in to every host of one pool. Secrets are not here: they live in SecretStorage. */
@@ -71,6 +70,8 @@ export class PoolRegistry implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly onXeCall: (pool: string, call: XeCallRecord) => void,
+    /** Told about entries of xenPools.pools that were skipped, and why. */
+    private readonly onSettingsProblems: (problems: readonly string[]) => void = () => undefined,
   ) {
     for (const stored of this.stored()) this.startMonitor(stored);
     context.subscriptions.push(
@@ -170,7 +171,7 @@ export class PoolRegistry implements vscode.Disposable {
   /** Added pools (globalState) first; a declared pool with the same UUID does not replace an added one. */
   private stored(): StoredPool[] {
     const added = this.context.globalState.get<StoredPool[]>(STORE_KEY, []);
-    return [...added, ...readDeclaredPools().filter((d) => !added.some((a) => a.inventory.poolUuid === d.inventory.poolUuid))];
+    return [...added, ...readDeclaredPools(this.onSettingsProblems).filter((d) => !added.some((a) => a.inventory.poolUuid === d.inventory.poolUuid))];
   }
 
   private save(pools: StoredPool[]): Thenable<void> {

@@ -24,6 +24,8 @@ describe('credentials: kept only once a login with them worked (issue 12, findin
   const lab = () => labs().creds as LabHandle;
   let api: XenPoolsApi;
   const settings = () => vscode.workspace.getConfiguration('xenPools');
+  /** What the last probeAgain saw, for the failure message. */
+  let lastProbe = '';
 
   function declare(login: { auth: 'password' } | { auth: 'key'; keyFile: string }): Thenable<void> {
     const pool = { name: lab().poolName, uuid: lab().poolUuid, user: lab().user, ...login, master: lab().hosts[0]?.uuid, members: lab().hosts.map((h) => ({ address: h.address, name: h.name, uuid: h.uuid })) };
@@ -38,7 +40,7 @@ describe('credentials: kept only once a login with them worked (issue 12, findin
     await withUi(scripted, () => refresh(lab().poolName));
     const statuses = monitor.allStatuses();
     const answered = statuses.filter((s) => s.health.kind === 'probed').length;
-    if (answered < statuses.length) console.log(`[credentials test] ${JSON.stringify(statuses.map((s) => s.health))} asked: ${scripted.asked.join(' | ')}`);
+    lastProbe = `${JSON.stringify(statuses.map((s) => s.health)).slice(0, 1500)} asked: ${scripted.asked.join(' | ')}`;
     return answered;
   }
 
@@ -60,7 +62,7 @@ describe('credentials: kept only once a login with them worked (issue 12, findin
       await waitFor('its first probe', () => api.registry.monitor(lab().poolUuid)?.refreshing === false);
     });
     const right = new ScriptedUi(type(lab().password));
-    assert.equal(await probeAgain(right), 2);
+    assert.equal(await probeAgain(right), 2, lastProbe);
     assert.equal(right.asked.length, 1, 'the wrong password was kept: nobody asked again');
     assert.match(right.asked[0] ?? '', /Password for the hosts of pool-creds/);
     const none = new ScriptedUi();

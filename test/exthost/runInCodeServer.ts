@@ -67,6 +67,7 @@ const LABS: Record<string, LabOptions> = {
   keys: { name: 'exthost-keys', baseAddress: '127.77.133', hosts: 2, model: 'code', timeScale: 0.02, vmsPerHost: 1, poolName: 'pool-keys' },
 };
 const UNKNOWN_HOST_KEYS = new Set(['exthost-keys']);
+const MALFORMED_POOLS = [{ name: 'broken' }, { name: 'nulls', members: [null] }, { name: 'string', members: '10.0.0.1' }, {}];
 
 function handle(lab: Lab, model: 'code' | 'docs'): LabHandle {
   const pool = lab.sim.hosts[0]?.db.pool;
@@ -102,7 +103,13 @@ async function runInCodeServer(): Promise<HarnessResults> {
     const server = await startCodeServer({
       extensions: [productVsix, packHarness(scratch)],
       env: { XENPOOLS_EXTHOST_RUN: JSON.stringify(request), XENPOOLS_EXTHOST_LABS: JSON.stringify({ code: handle(codeLab, 'code'), docs: handle(docsLab, 'docs'), creds: handle(credsLab, 'code'), keys: handle(keysLab, 'code') }) },
-      settings: { 'xenPools.knownHostsFile': knownHosts, 'xenPools.connectTimeoutSeconds': 2, 'xenPools.commandTimeoutSeconds': 10 },
+      settings: {
+        'xenPools.knownHostsFile': knownHosts,
+        'xenPools.connectTimeoutSeconds': 2,
+        'xenPools.commandTimeoutSeconds': 10,
+        // Malformed on purpose: the extension must activate anyway (activation.test.ts; issue 12, finding 6).
+        'xenPools.pools': MALFORMED_POOLS,
+      },
     });
     try {
       const workbench = await openWorkbench(server);

@@ -7,6 +7,11 @@ export interface PoolMember {
   readonly name: string;
   /** The management address: what pool.conf of the slaves names, and where we SSH to. */
   readonly address: string;
+  /**
+   * `uuid` is a stand-in (a member declared in settings without one): the host's first probe says its own UUID,
+   * which then replaces it, instead of failing the identity check.
+   */
+  readonly provisionalUuid?: true;
 }
 
 export interface PoolInventory {

@@ -2,6 +2,7 @@ import type { HostRunner } from './hostAccess';
 import type { HostStatus, PoolInventory, PoolMember, PoolVerdict } from './model';
 import { probeHost, type ProbeOptions } from './prober';
 import { judgePool } from './verdict';
+import { isUuid } from '../xe/validate';
 
 /** A transition to master whose outcome is unknown (the call ended uncleanly): the host may be becoming master. */
 export interface PendingTransition {
@@ -111,17 +112,40 @@ export class PoolMonitor {
       this.emit(undefined);
       await Promise.all(
         members.map(async (member) => {
-          const status = await probeHost(this.runner, member, this.probeOptions());
-          this.statuses.set(member.uuid, status);
+          const probed = await probeHost(this.runner, member, this.probeOptions());
+          const status = this.learnIdentity(probed);
+          this.statuses.set(status.member.uuid, status);
           if (status.health.kind === 'probed') this.lastProbed.set(member.uuid, status);
           this.settlePending(status);
-          this.emit(member.uuid);
+          this.emit(status.member.uuid);
         }),
       );
     } finally {
       this.inFlight--;
       this.judge();
     }
+  }
+
+  /**
+   * A member whose UUID is a stand-in (declared in settings without one) takes the UUID its host answers with, the
+   * first time it answers; from then on the identity check holds it to that. Two members answering as one host is
+   * refused instead.
+   */
+  private learnIdentity(status: HostStatus): HostStatus {
+    const { member } = status;
+    const learnt = status.health.kind === 'probed' ? status.health.facts.installationUuid?.toLowerCase() : undefined;
+    if (!member.provisionalUuid || !learnt || !isUuid(learnt)) return status;
+    const other = this.inventory.members.find((m) => m !== member && m.uuid.toLowerCase() === learnt);
+    if (other) return { member, health: { kind: 'invalid', message: `${member.address} answers as host ${learnt}, which ${other.name} (${other.address}) is already: two members of the setting are one host` } };
+    const known: PoolMember = { uuid: learnt, name: member.name, address: member.address };
+    this.statuses.delete(member.uuid);
+    this.lastProbed.delete(member.uuid);
+    this.inventoryValue = {
+      ...this.inventory,
+      members: this.inventory.members.map((m) => (m === member ? known : m)),
+      ...(this.inventory.masterUuid === member.uuid ? { masterUuid: learnt } : {}),
+    };
+    return { ...status, member: known };
   }
 
   private judge(): void {

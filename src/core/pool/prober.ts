@@ -25,8 +25,9 @@ function healthFromError(error: unknown): HostHealth {
  * of it would land on that machine.
  */
 function identityProblem(member: PoolMember, facts: HostProbeFacts): string | undefined {
-  // Discovery probes the address it starts from before it knows any UUID: nothing to compare then.
-  if (!member.uuid || facts.installationUuid === undefined || facts.installationUuid.toLowerCase() === member.uuid.toLowerCase()) return undefined;
+  // Discovery probes the address it starts from before it knows any UUID, and a member declared without one has a
+  // stand-in: nothing to compare then (the monitor learns the host's own UUID from this answer).
+  if (!member.uuid || member.provisionalUuid || facts.installationUuid === undefined || facts.installationUuid.toLowerCase() === member.uuid.toLowerCase()) return undefined;
   return (
     `${member.address} answers as host ${facts.installationUuid}, not as ${member.name} (${member.uuid}): ` +
     'the host was reinstalled or the address belongs to another host now. Rediscover the pool before acting on it.'
