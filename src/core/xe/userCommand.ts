@@ -11,6 +11,8 @@ import { UnsafeXeValueError } from './validate';
 
 /** Switches that would send the call elsewhere or carry credentials; meaningless on the host itself. */
 const CONNECTION_SWITCHES = new Set(['-s', '-h', '-p', '-u', '-pw', '-pwf', '--nossl']);
+/** The same as key=value: xe's CLI takes these out of the arguments as its connection settings, whatever the command. */
+const CONNECTION_KEYS = new Set(['server', 'port', 'username', 'password', 'passwordfile', 'nossl', 'debug', 'debugonfail']);
 const READ_ONLY = /^(.*-list|.*-param-get|.*-param-list|host-is-in-emergency-mode|help|.*-get-.*)$/;
 
 /** Splits like a shell would for words and quotes, and nothing else: no $, `, ;, |, &, <, >, globbing. */
@@ -52,6 +54,8 @@ export function parseUserXeCommand(text: string): XeCommand {
   for (const argument of rest) {
     if (CONNECTION_SWITCHES.has(argument.split('=')[0] ?? argument)) throw new UnsafeXeValueError(argument, argument, 'connection switches are not allowed: the command runs on the chosen host itself');
     if (!/^(--[a-z-]+|[A-Za-z][A-Za-z0-9_:.-]*=.*)$/s.test(argument)) throw new UnsafeXeValueError(argument, argument, 'is neither key=value nor a --switch');
+    const key = argument.split('=')[0] ?? '';
+    if (CONNECTION_KEYS.has(key)) throw new UnsafeXeValueError(key, `${key}=…`, "is xe's connection parameter: the command runs on the chosen host itself");
     const problem = shellSafetyProblem(argument);
     if (problem) throw new UnsafeXeValueError(argument.split('=')[0] ?? argument, argument, problem);
   }

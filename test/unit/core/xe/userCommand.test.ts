@@ -29,6 +29,14 @@ describe('Run xe Command: parsing what the admin types', () => {
     assert.throws(() => parseUserXeCommand(''), /not an xe subcommand/);
   });
 
+  it('refuses xe\'s connection parameters written as key=value, which xe reads as where and as whom to connect (issue 12, finding 8)', () => {
+    for (const argument of ['server=10.0.0.9', 'port=8443', 'username=root', 'password=x', 'passwordfile=/tmp/pw', 'nossl=true', 'debug=true', 'debugonfail=true']) {
+      assert.throws(() => parseUserXeCommand(`xe host-list ${argument}`), /xe's connection parameter: the command runs on the chosen host itself/, argument);
+    }
+    // Parameters that merely contain those words are the command's own.
+    assert.doesNotThrow(() => parseUserXeCommand('xe pool-join master-address=10.0.0.1 master-username=root master-password=x'));
+  });
+
   it('masks secret values in what is logged, but sends them unchanged', () => {
     const command = parseUserXeCommand('pool-enable-external-auth auth-type=AD service-name=corp.example config:pass=Sup3r config:user=admin');
     assert.ok(command.toShell().includes('config:pass=Sup3r'));
