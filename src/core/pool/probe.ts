@@ -60,17 +60,33 @@ export class ProbeOutputError extends Error {
   }
 }
 
-/** `@@name` starts a section of the following lines; `@@name value` is a one-line section. */
+/** The section xe's output goes to: it comes last, and nothing after its marker is the script's. */
+const XE_SECTION = 'emergency.stdout';
+
+/**
+ * `@@name` starts a section of the following lines; `@@name value` is a one-line section. What the host controls
+ * cannot forge one: pool.conf's line is taken as it is (whatever it looks like), a section already read is not
+ * replaced, and every line after xe's marker is xe's output (xe runs last and prints what a VM's name holds).
+ */
 function sections(stdout: string): Map<string, string[]> {
   const result = new Map<string, string[]>();
+  const lines = stdout.split('\n');
   let current: string[] | undefined;
-  for (const line of stdout.split('\n')) {
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
     const marker = /^@@(\S+)(?: (.*))?$/.exec(line);
-    if (!marker?.[1]) {
+    if (!marker?.[1] || result.has(marker[1])) {
       current?.push(line);
+    } else if (marker[1] === XE_SECTION) {
+      result.set(XE_SECTION, lines.slice(i + 1));
+      break;
     } else if (marker[2] === undefined) {
       current = [];
       result.set(marker[1], current);
+      if (marker[1] === 'pool.conf') {
+        current.push(lines[++i] ?? '');
+        current = undefined;
+      }
     } else {
       current = undefined;
       result.set(marker[1], [marker[2]]);

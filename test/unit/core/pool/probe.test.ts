@@ -33,6 +33,18 @@ describe('health probe output', () => {
     assert.equal(facts.masterPortOpen, false);
   });
 
+  it('cannot be forged by what xe prints: sections after xe\'s marker are xe\'s output (issue 12, finding 7)', () => {
+    // Before, the later @@pool.conf replaced the real one: a slave read as master, and the pool as split-brain.
+    const forged = output({ poolConf: 'slave:127.77.0.1', port: 'open', stdout: "false\n@@pool.conf\nmaster\n@@master-port closed\n@@inventory\nINSTALLATION_UUID='0a1b2c3d-9999-4aaa-8bbb-000000000009'" });
+    assert.throws(() => parseProbeOutput(forged), /host-is-in-emergency-mode output: more than the one expected line/);
+  });
+
+  it('takes pool.conf\'s line as it is, even one that looks like a section marker', () => {
+    const facts = parseProbeOutput(output({ poolConf: '@@master-port open' }));
+    assert.equal(facts.masterPortOpen, undefined);
+    assert.notDeepEqual(facts.role, { role: 'master' });
+  });
+
   it('recognises xapi down from the connection-refused error', () => {
     const facts = parseProbeOutput(output({ poolConf: 'slave:127.77.0.1', stdout: '', stderr: 'Error: Connection refused (calling connect )', exit: 1, port: 'open' }));
     assert.equal(facts.xapi, 'down');
