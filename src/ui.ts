@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { visibleLines, visibleText } from './tree/safeText';
 
 export interface PickItem<T> extends vscode.QuickPickItem {
   readonly value: T;
@@ -43,7 +44,7 @@ export interface UserInterface {
 
 export const vscodeUserInterface: UserInterface = {
   async pick(items, options) {
-    const chosen = await vscode.window.showQuickPick(items, { title: options.title, placeHolder: options.placeHolder, ignoreFocusOut: true });
+    const chosen = await vscode.window.showQuickPick(items.map(visibleItem), { title: options.title, placeHolder: options.placeHolder, ignoreFocusOut: true });
     return chosen?.value;
   },
   input(options) {
@@ -59,13 +60,14 @@ export const vscodeUserInterface: UserInterface = {
     );
   },
   async confirm(message, detail, action) {
-    return (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action;
+    // Names in these texts come from the hosts: controls that reorder text must not change what the admin reads.
+    return (await vscode.window.showWarningMessage(visibleText(message), { modal: true, detail: visibleLines(detail) }, action)) === action;
   },
   stepPick<T>(items: readonly PickItem<T>[], options: { title: string; placeHolder?: string } & WizardStep) {
     const quickPick = vscode.window.createQuickPick<(typeof items)[number]>();
-    Object.assign(quickPick, wizardFields(options), { items, placeholder: options.placeHolder });
+    Object.assign(quickPick, wizardFields(options), { items: items.map(visibleItem), placeholder: options.placeHolder });
     // A single-choice pick shows `picked` only as the active item (the earlier answer, after Back).
-    quickPick.activeItems = items.filter((item) => item.picked);
+    quickPick.activeItems = quickPick.items.filter((item) => item.picked);
     return runWizardStep<T | undefined>(quickPick, (resolve) => quickPick.onDidAccept(() => resolve(quickPick.selectedItems[0]?.value)));
   },
   stepInput(options: InputOptions & WizardStep) {
@@ -81,6 +83,16 @@ export const vscodeUserInterface: UserInterface = {
     );
   },
 };
+
+/** A pick item whose texts (host and VM names among them) show their controls instead of obeying them. */
+function visibleItem<T extends vscode.QuickPickItem>(item: T): T {
+  return {
+    ...item,
+    label: visibleText(item.label),
+    ...(item.description !== undefined ? { description: visibleText(item.description) } : {}),
+    ...(item.detail !== undefined ? { detail: visibleText(item.detail) } : {}),
+  };
+}
 
 function wizardFields(options: { title: string } & WizardStep): Partial<vscode.QuickInput> & { buttons: readonly vscode.QuickInputButton[] } {
   return {

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { HostStatus } from '../core/pool/model';
 import type { PoolMonitor } from '../core/pool/monitor';
 import { hostFacts, hostLook, hostRole, hostState, poolLook, type Look } from './presentation';
+import { markdownText, visibleText } from './safeText';
 
 function icon(look: Look): vscode.ThemeIcon {
   return new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
@@ -12,7 +13,7 @@ export class PoolNode extends vscode.TreeItem {
 
   constructor(readonly monitor: PoolMonitor) {
     const inventory = monitor.inventory;
-    super(inventory.poolName, vscode.TreeItemCollapsibleState.Expanded);
+    super(visibleText(inventory.poolName), vscode.TreeItemCollapsibleState.Expanded);
     const look = poolLook(monitor.verdict);
     this.id = `pool:${inventory.poolUuid}`;
     this.description = look.description;
@@ -20,11 +21,11 @@ export class PoolNode extends vscode.TreeItem {
     this.contextValue = look.contextValue;
     const verdict = monitor.verdict;
     const model = verdict?.kind === 'emergency' ? ` (${verdict.model === 'docs' ? 'every slave entered emergency mode, as old documentation describes' : 'only some slaves are in emergency mode: current xapi enters it only when its toolstack restarts'})` : '';
-    const tooltip = new vscode.MarkdownString(`**${inventory.poolName}** — ${look.description}${model}\n\n`);
-    tooltip.appendMarkdown(`UUID: \`${inventory.poolUuid}\`  \nMembers: ${inventory.members.length}  \nDiscovered: ${new Date(inventory.discoveredAt).toLocaleString()} from ${inventory.discoveredFrom}`);
-    if (monitor.verdict) tooltip.appendMarkdown(`\n\n${monitor.verdict.evidence.map((line) => `- ${line}`).join('\n')}`);
+    const tooltip = new vscode.MarkdownString(`**${markdownText(inventory.poolName)}** — ${look.description}${model}\n\n`);
+    tooltip.appendMarkdown(`UUID: \`${inventory.poolUuid}\`  \nMembers: ${inventory.members.length}  \nDiscovered: ${new Date(inventory.discoveredAt).toLocaleString()} from ${markdownText(inventory.discoveredFrom)}`);
+    if (monitor.verdict) tooltip.appendMarkdown(`\n\n${monitor.verdict.evidence.map((line) => `- ${markdownText(line)}`).join('\n')}`);
     this.tooltip = tooltip;
-    this.accessibilityInformation = { label: `Pool ${inventory.poolName}, ${look.description}` };
+    this.accessibilityInformation = { label: `Pool ${visibleText(inventory.poolName)}, ${look.description}` };
   }
 }
 
@@ -38,7 +39,7 @@ export class HostNode extends vscode.TreeItem {
     readonly status: HostStatus,
     lastKnown: HostStatus | undefined,
   ) {
-    super(status.member.name, vscode.TreeItemCollapsibleState.None);
+    super(visibleText(status.member.name), vscode.TreeItemCollapsibleState.None);
     const verdict = parent.monitor.verdict;
     const runningMaster = verdict?.kind === 'healthy' || verdict?.kind === 'recovered' ? verdict.masterUuid : undefined;
     this.role = hostRole(status, parent.monitor.inventory, lastKnown, runningMaster);
@@ -48,10 +49,10 @@ export class HostNode extends vscode.TreeItem {
     this.description = look.description;
     this.iconPath = icon(look);
     this.contextValue = look.contextValue;
-    const tooltip = new vscode.MarkdownString(`**${status.member.name}** — ${look.description}\n\n`);
-    tooltip.appendMarkdown(hostFacts(status, this.role).map(([label, value]) => `${label}: \`${value.replace(/`/g, "'")}\``).join('  \n'));
+    const tooltip = new vscode.MarkdownString(`**${markdownText(status.member.name)}** — ${look.description}\n\n`);
+    tooltip.appendMarkdown(hostFacts(status, this.role).map(([label, value]) => `${label}: \`${visibleText(value).replace(/`/g, "'")}\``).join('  \n'));
     this.tooltip = tooltip;
-    this.accessibilityInformation = { label: `Host ${status.member.name}, ${look.description}` };
+    this.accessibilityInformation = { label: `Host ${visibleText(status.member.name)}, ${look.description}` };
   }
 
   get address(): string {
