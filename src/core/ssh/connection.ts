@@ -3,7 +3,7 @@ import { Duplex, PassThrough } from 'node:stream';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ssh2 } from './ssh2';
 import { AuthSequence, defaultAuthMethods, type AuthMethod, type SshSecrets } from './auth';
-import { SshAbortedError, SshChannelRefusedError, SshCommandTimeoutError, SshConnectError, SshConnectionLostError } from './errors';
+import { SshAbortedError, SshChannelRefusedError, SshCommandTimeoutError, SshConnectError, SshConnectionLostError, SshOutputTooLargeError } from './errors';
 import { hostKeyFromBlob, type HostKeyVerifier } from './hostKeys';
 import type { ResolvedSshTarget } from './sshConfig';
 
@@ -15,8 +15,6 @@ export interface ExecResult {
   readonly exitCode: number | null;
   readonly signal?: string;
   readonly durationMs: number;
-  /** Output beyond MAX_OUTPUT_BYTES was dropped: a sane `xe` never prints that much. */
-  readonly truncated: boolean;
 }
 
 export interface ExecOptions {
@@ -191,7 +189,11 @@ export class SshConnection {
             }
             channel = stream;
             if (settled) return abandon(new SshAbortedError(this.target.name));
-            collect(stream, (output) => finish(() => resolve({ ...output, durationMs: Date.now() - started })));
+            collect(
+              stream,
+              (output) => finish(() => resolve({ ...output, durationMs: Date.now() - started })),
+              () => abandon(new SshOutputTooLargeError(this.target.name, display, MAX_OUTPUT_BYTES)),
+            );
           });
         };
         open(0);
@@ -236,16 +238,21 @@ export class SshConnection {
   }
 }
 
-function collect(stream: ClientChannel, done: (output: Omit<ExecResult, 'durationMs'>) => void): void {
+/** Gathers a command's output; more than MAX_OUTPUT_BYTES ends it with `overflow` (nothing of it is used). */
+function collect(stream: ClientChannel, done: (output: Omit<ExecResult, 'durationMs'>) => void, overflow: () => void): void {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   let bytes = 0;
-  let truncated = false;
+  let over = false;
   let exitCode: number | null = null;
   let exitSignal: string | undefined;
   const keep = (into: Buffer[]) => (chunk: Buffer) => {
+    if (over) return;
     if (bytes + chunk.length > MAX_OUTPUT_BYTES) {
-      truncated = true;
+      over = true;
+      stdout.length = 0;
+      stderr.length = 0;
+      overflow();
       return;
     }
     bytes += chunk.length;
@@ -263,7 +270,6 @@ function collect(stream: ClientChannel, done: (output: Omit<ExecResult, 'duratio
       stderr: Buffer.concat(stderr).toString('utf8'),
       exitCode,
       ...(exitSignal ? { signal: exitSignal } : {}),
-      truncated,
     }),
   );
 }

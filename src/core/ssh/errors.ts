@@ -63,3 +63,15 @@ export class SshChannelRefusedError extends Error {
     this.name = 'SshChannelRefusedError';
   }
 }
+
+/** The command printed more than the product reads: what it printed is not used at all (never a part of it). */
+export class SshOutputTooLargeError extends Error {
+  constructor(
+    readonly host: string,
+    readonly command: string,
+    readonly limitBytes: number,
+  ) {
+    super(`${command} on ${host} printed output over ${limitBytes / 1024 / 1024} MB; it was not read`);
+    this.name = 'SshOutputTooLargeError';
+  }
+}

@@ -100,7 +100,7 @@ describe('engine: no secret in what it reports (issue 12, finding 1)', function 
 
 describe('HostRunner: a secret command\'s output stays out of its call record', () => {
   it('records secret-param-get without its output, and returns the output to the caller', async () => {
-    const transport = { settings: { commandTimeoutMs: 1000 }, run: async () => ({ stdout: 'Canary-out-1a2b\n', stderr: '', exitCode: 0, truncated: false, durationMs: 1 }), closeLogin: () => undefined };
+    const transport = { settings: { commandTimeoutMs: 1000 }, run: async () => ({ stdout: 'Canary-out-1a2b\n', stderr: '', exitCode: 0, durationMs: 1 }), closeLogin: () => undefined };
     const runner = new HostRunner(transport as never, { user: 'root' });
     const calls: XeCallRecord[] = [];
     runner.onXeCall((call) => calls.push(call));

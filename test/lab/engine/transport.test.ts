@@ -276,6 +276,13 @@ describe('engine: SSH transport against lab hosts', function () {
       assert.equal(engine.transport.stats().opened, 1);
     });
 
+    it('fails output over 8 MB with that reason, never returns it cut and spliced (issue 12, finding 7)', async () => {
+      engine = engineFor(lab);
+      await assert.rejects(run(engine, 1, 'head -c 10485760 /dev/zero | tr "\\0" a; echo tail-marker'), /output over 8 MB/);
+      // The connection stays usable.
+      assert.equal((await run(engine, 1, 'echo after')).stdout, 'after\n');
+    });
+
     it('keeps no per-command state on a long-lived connection once the commands are done', async () => {
       engine = engineFor(lab);
       for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: 10 }, () => run(engine as Engine, 2, 'true')));
