@@ -6,7 +6,7 @@ import type { PoolLogin } from '../poolRegistry';
 import type { XenNode } from '../tree/nodes';
 import type { PoolMonitor } from '../core/pool/monitor';
 import { BACK, ui, type Back } from '../ui';
-import { orCancel, reachableMaster, resolvePool, UserCancelledError, type CommandContext } from './context';
+import { orCancel, reachableMaster, resolvePool, UserCancelledError, withPoolLocks, type CommandContext } from './context';
 
 /**
  * Add Pool's programmatic form (the `xenPools.addPoolWithLogin` command, for tests and scripts; the
@@ -210,7 +210,12 @@ export async function setDefaultSr(context: CommandContext, node?: XenNode): Pro
     ),
   );
   if (sr.uuid === current) return;
-  await xeOperations.setDefaultSr(run, monitor.inventory.poolUuid, sr.uuid);
+  await withPoolLocks(context, monitor, `Set default SR of ${monitor.inventory.poolName}`, async () => {
+    // Re-checked under the lock (withPoolLocks probed the pool): still one running master, the same one.
+    const now = reachableMaster(monitor);
+    if (now.uuid !== master.uuid) throw new Error(`${monitor.inventory.poolName}'s master is ${now.name} now, not ${master.name}: nothing was changed; try again.`);
+    await xeOperations.setDefaultSr(monitor.runner.xe(now.address), monitor.inventory.poolUuid, sr.uuid);
+  });
   context.log.info(`[pool] ${monitor.inventory.poolName}: default-SR set to ${sr.uuid} (${sr.name})`);
   void vscode.window.showInformationMessage(`Default SR of ${monitor.inventory.poolName} is now "${sr.name}".`);
 }

@@ -200,6 +200,25 @@ describe('XenServer Pools against lab pools, in VS Code', function () {
       assert.match(text, /# default-SR: [0-9a-f-]{36} = "Local storage"/);
     });
 
+    it('Set Default SR takes the pool lock: another client holding it refuses the change (issue 12, finding 8)', async () => {
+      const monitor = api.registry.monitor(poolUuid(pool));
+      assert.ok(monitor);
+      const master = monitor.allStatuses().find((s) => s.health.kind === 'probed' && s.health.facts.role?.role === 'master')?.member;
+      assert.ok(master);
+      const holder = JSON.stringify({ owner: 'admin@elsewhere', operation: 'Guided Recovery', since: new Date().toISOString(), expiresAt: 4102444800, token: 'other-client' });
+      const lockDir = `/run/xenserver-pools/lock-${monitor.inventory.poolUuid}`;
+      await monitor.runner.shell(master.address, `mkdir -p ${lockDir} && printf '%s' '${holder}' > ${lockDir}/holder`);
+      try {
+        const scripted = new ScriptedUi(pickWhere((item) => item.label.includes('NFS storage')));
+        await withUi(scripted, () => vscode.commands.executeCommand('xenPools.setDefaultSr', poolNode(pool)));
+        await vscode.commands.executeCommand('xenPools.showPoolParameters', poolNode(pool));
+        assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', /# default-SR: [0-9a-f-]{36} = "Local storage"/, 'the default SR changed while another client held the lock');
+        assert.match(logText(), /admin@elsewhere/);
+      } finally {
+        await monitor.runner.shell(master.address, `rm -rf ${lockDir}`);
+      }
+    });
+
     it('Remove Pool asks, then forgets the pool without touching the hosts', async () => {
       const before = await labControl.hosts(lab());
       await withUi(new ScriptedUi(yes), () => vscode.commands.executeCommand('xenPools.removePool', poolNode(pool)));
