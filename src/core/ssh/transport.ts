@@ -188,8 +188,13 @@ export class SshTransport {
         continue;
       }
       await new Promise<void>((resolve) => {
-        this.slotWaiters.push(resolve);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        // Woken either way; the listener goes with it (a long-lived signal would gather one per wait).
+        const wake = () => {
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.slotWaiters.push(wake);
+        signal?.addEventListener('abort', wake, { once: true });
       });
     }
   }

@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -308,6 +309,14 @@ describe('engine: SSH transport against lab hosts', function () {
       assert.equal(results.length, 8);
       assert.ok(engine.transport.stats().peakOpen <= 2, `peak ${engine.transport.stats().peakOpen}`);
       assert.ok(engine.transport.stats().open <= 2);
+    });
+
+    it('leaves no abort listener behind on a signal that waited for a free connection (issue 12, finding 9)', async () => {
+      engine = engineFor(lab, { settings: { maxConnections: 1 } });
+      const signal = new AbortController().signal;
+      setMaxListeners(100, signal);
+      await Promise.all([1, 2, 3, 4, 1, 2, 3, 4].map((host) => engine?.runner.shell(address(lab, host), 'true', { signal })));
+      assert.equal(getEventListeners(signal, 'abort').length, 0);
     });
   });
 
