@@ -65,9 +65,36 @@ function parseKnownHosts(text: string): KnownHostsEntry[] {
   return entries;
 }
 
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 'i');
+/**
+ * OpenSSH's `*` and `?` host patterns, case-insensitive, matched without backtracking blow-up: on a mismatch only
+ * the last `*` takes one more character, so a lookup costs at most pattern × name steps (a regular expression of
+ * many `.*` backtracks exponentially: 12 stars cost seconds per lookup, on every connect).
+ */
+function globMatcher(pattern: string): (name: string) => boolean {
+  const glob = pattern.toLowerCase();
+  return (value) => {
+    const name = value.toLowerCase();
+    let p = 0;
+    let n = 0;
+    let star = -1;
+    let resume = 0;
+    while (n < name.length) {
+      if (p < glob.length && (glob[p] === '?' || (glob[p] !== '*' && glob[p] === name[n]))) {
+        p++;
+        n++;
+      } else if (p < glob.length && glob[p] === '*') {
+        star = p++;
+        resume = n;
+      } else if (star >= 0) {
+        p = star + 1;
+        n = ++resume;
+      } else {
+        return false;
+      }
+    }
+    while (glob[p] === '*') p++;
+    return p === glob.length;
+  };
 }
 
 function matchesHashed(pattern: string, name: string): boolean {
@@ -83,12 +110,12 @@ function hostPatternMatcher(patterns: string): (name: string) => boolean {
   if (patterns.startsWith('|')) return (name) => matchesHashed(patterns, name);
   const compiled = patterns.split(',').map((pattern) => {
     const negated = pattern.startsWith('!');
-    return { negated, regExp: globToRegExp(negated ? pattern.slice(1) : pattern) };
+    return { negated, matches: globMatcher(negated ? pattern.slice(1) : pattern) };
   });
   return (name) => {
     let matched = false;
-    for (const { negated, regExp } of compiled) {
-      if (regExp.test(name)) {
+    for (const { negated, matches } of compiled) {
+      if (matches(name)) {
         if (negated) return false;
         matched = true;
       }

@@ -143,6 +143,15 @@ describe('host key verification', () => {
     assert.equal(Object.keys(stored).length, 12 + 24, Object.keys(stored).join(' '));
   });
 
+  it('matches a pattern of many * without backtracking: a line that cannot match ends at once, not after minutes (issue 12, finding 9)', async () => {
+    // With a regular expression per pattern, 12 stars already cost seconds per lookup; 24 would not end in this test.
+    writeFileSync(knownHostsFile, `${'*a'.repeat(24)}b ${a.line}\n*.example.org,127.77.0.? ${b.line}\n`);
+    await verifier(false).verify(endpoint, b.key);
+    await assert.rejects(verifier(false).verify({ host: 'a'.repeat(60), port: 22 }, a.key), HostKeyRejectedError);
+    await verifier(false).verify({ host: `${'a'.repeat(24)}b`, port: 22 }, a.key);
+    await verifier(false).verify({ host: 'XCP-host1.Example.ORG', port: 22 }, b.key);
+  });
+
   it('skips corrupt known_hosts lines instead of failing the whole file', async () => {
     writeFileSync(knownHostsFile, `127.77.0.1 ssh-ed25519 !!!notbase64\ngarbage\n127.77.0.1 ${a.line}\n`);
     await verifier(false).verify(endpoint, a.key);
