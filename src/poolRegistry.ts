@@ -203,10 +203,9 @@ export class PoolRegistry implements vscode.Disposable {
   }
 
   private resetTransport(): void {
-    // Running commands finish on the old transport's connections; new ones use the new settings.
-    const old = this.transportValue;
+    // Running commands finish on the old transport's connections (closed as each goes idle); new ones use the new settings.
+    this.transportValue?.retire();
     this.transportValue = undefined;
-    setTimeout(() => old?.dispose(), 60_000).unref?.();
   }
 
   /** How a pool's runner logs in: its auth methods, its password source, passphrases from SecretStorage. */

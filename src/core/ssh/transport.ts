@@ -80,6 +80,7 @@ export class SshTransport {
   private openedCount = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private readonly live = new Set<SshConnection>();
+  private retired = false;
 
   constructor(private readonly deps: TransportDependencies) {
     this.settings = { ...DEFAULT_TRANSPORT_SETTINGS, ...deps.settings };
@@ -126,6 +127,18 @@ export class SshTransport {
     this.connections.clear();
   }
 
+  /**
+   * Replaced by a transport with new settings: takes no new command (they go to the new one), closes its idle
+   * connections now and each busy one when its last command ends, however long that takes (a recovery step of
+   * minutes is never cut).
+   */
+  retire(): void {
+    this.retired = true;
+    this.connections.clear();
+    // A busy one is closed by its idle listener (see connection()).
+    for (const connection of this.live) if (!connection.busy) connection.close();
+  }
+
   private connection(target: ResolvedSshTarget, login: HostRequest, signal?: AbortSignal): Promise<SshConnection> {
     const key = connectionKey(target, login);
     const existing = this.connections.get(key);
@@ -154,7 +167,7 @@ export class SshTransport {
         });
         this.openedCount++;
         this.live.add(connection);
-        connection.onIdle(() => this.wakeSlotWaiters());
+        connection.onIdle(() => (this.retired ? connection.close() : this.wakeSlotWaiters()));
         connection.onClose(() => {
           this.live.delete(connection);
           if (this.connections.get(key) === pending) this.connections.delete(key);

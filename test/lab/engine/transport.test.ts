@@ -311,6 +311,17 @@ describe('engine: SSH transport against lab hosts', function () {
       assert.ok(engine.transport.stats().open <= 2);
     });
 
+    it('a transport replaced by a settings change lets a running command finish, then closes its connections (issue 12, finding 9)', async () => {
+      engine = engineFor(lab);
+      await run(engine, 2, 'true'); // an idle connection to host 2
+      const running = run(engine, 3, 'sleep 1.5; echo finished', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      engine.transport.retire();
+      assert.equal(engine.transport.stats().open, 1, 'the idle connection closes at once, the busy one stays');
+      assert.equal((await running).stdout, 'finished\n');
+      assert.equal(engine.transport.stats().open, 0);
+    });
+
     it('leaves no abort listener behind on a signal that waited for a free connection (issue 12, finding 9)', async () => {
       engine = engineFor(lab, { settings: { maxConnections: 1 } });
       const signal = new AbortController().signal;
