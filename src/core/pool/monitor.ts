@@ -115,7 +115,7 @@ export class PoolMonitor {
           const probed = await probeHost(this.runner, member, this.probeOptions());
           const status = this.learnIdentity(probed);
           this.statuses.set(status.member.uuid, status);
-          if (status.health.kind === 'probed') this.lastProbed.set(member.uuid, status);
+          if (status.health.kind === 'probed') this.lastProbed.set(status.member.uuid, status);
           this.settlePending(status);
           this.emit(status.member.uuid);
         }),

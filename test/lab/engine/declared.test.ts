@@ -36,6 +36,7 @@ describe('engine: a pool declared without UUIDs (issue 12, finding 6)', function
       assert.equal(status?.health.kind, 'probed', JSON.stringify(status?.health));
       assert.equal(status?.member.uuid, lab.hosts[n - 1]?.info.uuid);
       assert.equal(status?.member.provisionalUuid, undefined);
+      assert.equal(monitor.lastProbedStatus(lab.hosts[n - 1]?.info.uuid ?? '')?.health.kind, 'probed', 'the last good probe is kept under the learnt UUID');
     }
     assert.equal(byName('xcp-host1')?.member.provisionalUuid, true);
     assert.deepEqual(monitor.inventory.members.map((m) => m.uuid).slice(1), [lab.hosts[1]?.info.uuid, lab.hosts[2]?.info.uuid]);
