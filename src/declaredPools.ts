@@ -97,7 +97,7 @@ function checkPool(raw: unknown): DeclaredPool {
   };
 }
 
-export function declaredToStored(declared: DeclaredPool): StoredPool {
+function declaredToStored(declared: DeclaredPool): StoredPool {
   const poolUuid = declared.uuid ?? derivedUuid(`pool:${declared.name}`);
   const members: PoolMember[] = declared.members.map((m) => ({
     address: m.address,

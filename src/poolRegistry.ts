@@ -65,7 +65,6 @@ export class PoolRegistry implements vscode.Disposable {
   private readonly asking = new Map<string, Promise<string | undefined>>();
   /** What each monitor was started with (login and members), to tell when a declared pool's settings changed it. */
   private readonly startedWith = new Map<string, string>();
-  private pinnedStore: PinnedHostKeys | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -267,24 +266,17 @@ export class PoolRegistry implements vscode.Disposable {
    */
   async forgetHostKey(monitor: PoolMonitor, address: string): Promise<{ forgotten: number; knownHostsFile?: string }> {
     const login = this.login(monitor.inventory.poolUuid);
-    const endpoint = await this.transport.endpointOf({ host: address, ...(login?.port ? { port: login.port } : {}), ...(login ? { user: login.user } : {}) });
-    const forgotten = await this.pinnedKeys().forget(endpoint);
+    // Through the transport's own verifier: the store it checks keys against sees the change at once (no stale cache).
+    const result = await this.transport.forgetHostKey({ host: address, ...(login?.port ? { port: login.port } : {}), ...(login ? { user: login.user } : {}) });
     monitor.runner.release();
-    const knownHostsFile = await new KnownHostsFiles([readSettings().knownHostsFile]).fileHolding(endpoint);
-    return { forgotten, ...(knownHostsFile ? { knownHostsFile } : {}) };
-  }
-
-  /** One store object for the verifier and Forget Host Key: what one forgets, the other sees at once (no stale cache). */
-  private pinnedKeys(): PinnedHostKeys {
-    this.pinnedStore ??= new PinnedHostKeys(path.join(this.context.globalStorageUri.fsPath, 'host-keys.json'));
-    return this.pinnedStore;
+    return result;
   }
 
   private createTransport(): SshTransport {
     const settings = readSettings();
     const verifier = new HostKeyVerifier(
       new KnownHostsFiles([settings.knownHostsFile]),
-      this.pinnedKeys(),
+      new PinnedHostKeys(path.join(this.context.globalStorageUri.fsPath, 'host-keys.json')),
       ({ endpoint, keyType, fingerprint }) =>
         ui.current.confirm(
           `Trust the SSH host key of ${endpoint.host}?`,

@@ -63,9 +63,10 @@ export function judgePool(inventory: PoolInventory, statuses: readonly HostStatu
     // they follow. Only once some member follows it (or points elsewhere, i.e. a recovery happened): a master whose
     // every slave lost sight of it may be the one that is cut off, which the checks below treat as master lost.
     const address = runningMaster.status.member.address;
-    const follows = (h: (typeof slaves)[number]) => h.facts.role?.role === 'slave' && h.facts.role.masterAddress === address && h.facts.emergency === false && h.facts.masterPortOpen !== false;
-    const stragglers = slaves.filter((h) => (h.facts.role?.role === 'slave' && h.facts.role.masterAddress !== address) || h.facts.emergency === true);
-    if (stragglers.length > 0 && (slaves.some(follows) || slaves.some((h) => h.facts.role?.role === 'slave' && h.facts.role.masterAddress !== address))) {
+    const pointsElsewhere = (h: (typeof slaves)[number]) => h.facts.role?.role === 'slave' && h.facts.role.masterAddress !== address;
+    const follows = (h: (typeof slaves)[number]) => !pointsElsewhere(h) && h.facts.emergency === false && h.facts.masterPortOpen !== false;
+    const stragglers = slaves.filter((h) => pointsElsewhere(h) || h.facts.emergency === true);
+    if (stragglers.length > 0 && (slaves.some(follows) || slaves.some(pointsElsewhere))) {
       return { kind: 'recovered', masterUuid: runningMaster.status.member.uuid, stragglerUuids: stragglers.map((h) => h.status.member.uuid), evidence };
     }
   }

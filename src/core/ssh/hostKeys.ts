@@ -280,6 +280,16 @@ export class HostKeyVerifier {
     return [...new Set([...trusted, ...(await this.pinned.lookup(endpoint))].map((k) => k.type))];
   }
 
+  /**
+   * For a reinstalled host: forgets the keys pinned for it, so the next connection asks about its new key. A key in
+   * a known_hosts file is not this store's to remove: the file that holds one is named instead.
+   */
+  async forgetPinned(endpoint: HostEndpoint): Promise<{ forgotten: number; knownHostsFile?: string }> {
+    const forgotten = await this.pinned.forget(endpoint);
+    const knownHostsFile = await this.knownHosts.fileHolding(endpoint);
+    return { forgotten, ...(knownHostsFile ? { knownHostsFile } : {}) };
+  }
+
   async verify(endpoint: HostEndpoint, presented: HostKey): Promise<void> {
     const presentedFingerprint = fingerprint(presented);
     const { trusted, revoked } = await this.knownHosts.lookup(endpoint);

@@ -98,10 +98,13 @@ export class SshTransport {
     }
   }
 
-  /** Where a request connects after ~/.ssh/config (HostName, Port): the name its host key is checked under. */
-  async endpointOf(request: HostRequest): Promise<{ host: string; port: number }> {
+  /**
+   * Forgets the host key pinned for where a request connects (after ~/.ssh/config: HostName, Port, the name its key
+   * is checked under); see HostKeyVerifier.forgetPinned.
+   */
+  async forgetHostKey(request: HostRequest): Promise<{ forgotten: number; knownHostsFile?: string }> {
     const target = await this.deps.resolver.resolve(request);
-    return { host: target.hostName, port: target.port };
+    return this.deps.verifier.forgetPinned({ host: target.hostName, port: target.port });
   }
 
   stats(): TransportStats {

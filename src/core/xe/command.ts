@@ -2,7 +2,7 @@
  * Typed, validated `xe` commands. Every value is checked before it reaches a command line, and the
  * command line is built from quoted arguments, so a command can be sent over SSH to a remote shell as is.
  */
-import { displayArguments } from './secretMask';
+import { displayLine } from './secretMask';
 import { shellQuote } from './shellQuote';
 import {
   type FieldOf,
@@ -79,8 +79,7 @@ function command(subcommand: XeSubcommand, parameters: readonly string[]): XeCom
   const args = Object.freeze([subcommand, ...parameters]);
   const line = ['xe', ...args].map(shellQuote).join(' ');
   const { forwarding, changesState } = XE_COMMANDS[subcommand];
-  const display = ['xe', ...displayArguments(subcommand, args)].map(shellQuote).join(' ');
-  return Object.freeze({ subcommand, args, forwarding, changesState, display, toShell: () => line });
+  return Object.freeze({ subcommand, args, forwarding, changesState, display: displayLine(subcommand, args), toShell: () => line });
 }
 
 export interface MinimalOption {

@@ -4,6 +4,7 @@
  * the parameters admins use to name things); a key that looks like a secret is masked even then. The command that
  * runs keeps every value; only its display form is masked.
  */
+import { shellQuote } from './shellQuote';
 import { HOST_FIELDS, PBD_FIELDS, POOL_FIELDS, SR_FIELDS, VM_FIELDS } from './validate';
 
 /** Parameters that name or select things, and switches' values; none of them carries a secret. */
@@ -40,6 +41,11 @@ export function displayArguments(subcommand: string, args: readonly string[]): s
     const key = argument.slice(0, equals);
     return isShownKey(subcommand, key) ? argument : `${key}=***`;
   });
+}
+
+/** The command line as shown: `xe` and the arguments, quoted as the shell line is, values masked as above. */
+export function displayLine(subcommand: string, args: readonly string[]): string {
+  return ['xe', ...displayArguments(subcommand, args)].map(shellQuote).join(' ');
 }
 
 /** Commands whose output is a secret itself (`xe secret-param-get … param-name=value`): kept out of logs. */

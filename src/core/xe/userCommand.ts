@@ -5,7 +5,7 @@
  */
 import type { XeCommand } from './command';
 import { XE_COMMANDS } from './command';
-import { displayArguments } from './secretMask';
+import { displayLine } from './secretMask';
 import { shellQuote, shellSafetyProblem } from './shellQuote';
 import { UnsafeXeValueError } from './validate';
 
@@ -62,7 +62,6 @@ export function parseUserXeCommand(text: string): XeCommand {
   const args = Object.freeze([subcommand, ...rest]);
   const known = (XE_COMMANDS as Record<string, { forwarding: 'local' | 'forwarded'; changesState: boolean } | undefined>)[subcommand];
   const line = ['xe', ...args].map(shellQuote).join(' ');
-  const display = ['xe', ...displayArguments(subcommand, args)].map(shellQuote).join(' ');
   return Object.freeze({
     subcommand: subcommand as XeCommand['subcommand'],
     args,
@@ -70,7 +69,7 @@ export function parseUserXeCommand(text: string): XeCommand {
     // changing state (they go to the audit trail), unless their name says they only read.
     forwarding: known?.forwarding ?? 'forwarded',
     changesState: known?.changesState ?? !READ_ONLY.test(subcommand),
-    display,
+    display: displayLine(subcommand, args),
     toShell: () => line,
   });
 }
