@@ -234,6 +234,34 @@ const poolParamSet: Cmd = (sim, m, p) => {
   return ok('');
 };
 
+/**
+ * `<class>-param-set` for the names any operator with the rights can change (a VM operator renames its
+ * VM). xapi stores a name as given, newlines and all, and prints it raw in records and param-get.
+ */
+function nameParamSet(cls: 'host' | 'SR' | 'VM'): Cmd {
+  return (sim, m, p) => {
+    const uuid = need(p, 'uuid');
+    const db = m.db;
+    const target = cls === 'host' ? db.hosts.find((h) => h.uuid === uuid) : cls === 'SR' ? db.srs.find((s) => s.uuid === uuid) : db.vms.find((v) => v.uuid === uuid);
+    if (!target) return fail(sim.render(xapiError('UUID_INVALID', cls, uuid)));
+    const fields = findRecord(sim, cls, m, p);
+    for (const [k, val] of p.params) {
+      if (k === 'uuid' || STANDARD_PARAMS.has(k)) continue;
+      if (k === 'name-label') target.nameLabel = val;
+      else if (k === 'name-description' && 'nameDescription' in target) target.nameDescription = val;
+      else {
+        const f = fields.find((x) => x.name === k);
+        if (!f) return fail(MSG.unknownField(k));
+        if (f.marker !== ' RW') return fail(MSG.readOnly(k));
+        // other RW fields are accepted but not modelled
+      }
+      db.generation++;
+    }
+    sim.markChanged();
+    return ok('');
+  };
+}
+
 export const FORWARDED_COMMANDS: Record<string, Cmd> = {
   'pool-list': listCmd('pool'),
   'pool-param-list': paramListCmd('pool'),
@@ -242,12 +270,15 @@ export const FORWARDED_COMMANDS: Record<string, Cmd> = {
   'host-list': listCmd('host'),
   'host-param-list': paramListCmd('host'),
   'host-param-get': paramGetCmd('host'),
+  'host-param-set': nameParamSet('host'),
   'sr-list': listCmd('SR'),
   'sr-param-list': paramListCmd('SR'),
   'sr-param-get': paramGetCmd('SR'),
+  'sr-param-set': nameParamSet('SR'),
   'vm-list': listCmd('VM'),
   'vm-param-list': paramListCmd('VM'),
   'vm-param-get': paramGetCmd('VM'),
+  'vm-param-set': nameParamSet('VM'),
   'pbd-list': listCmd('PBD'),
   'pool-recover-slaves': (sim, m, p) => {
     // A.3: for every host in the master's DB except itself, call emergency_reset_master(own address) with no liveness

@@ -63,7 +63,7 @@ export async function discoverPool(runner: HostRunner, address: string, options?
 }
 
 async function collectHostStats(run: XeRunner, hostUuids: readonly string[]): Promise<Record<string, HostStats>> {
-  const [vms, srs, pbds] = [await xeOperations.runningVms(run), await xeOperations.srs(run), await xeOperations.pbds(run)];
+  const [vms, srs, pbds] = [await xeOperations.runningVmPlacements(run), await xeOperations.srs(run), await xeOperations.pbds(run)];
   const shared = new Set(srs.filter((sr) => sr.shared).map((sr) => sr.uuid));
   return Object.fromEntries(
     hostUuids.map((uuid) => [

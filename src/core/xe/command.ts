@@ -58,8 +58,10 @@ export const XE_COMMANDS = Object.freeze({
   'host-param-get': facts('forwarded', false),
   'sr-list': facts('forwarded', false),
   'sr-param-list': facts('forwarded', false),
+  'sr-param-get': facts('forwarded', false),
   'pbd-list': facts('forwarded', false),
   'vm-list': facts('forwarded', false),
+  'vm-param-get': facts('forwarded', false),
 });
 
 export type XeSubcommand = keyof typeof XE_COMMANDS;
@@ -207,11 +209,19 @@ export const xe = Object.freeze({
     return command('sr-param-list', [uuidArgument(options.uuid)]);
   },
 
+  srParamGet(options: { readonly uuid: string; readonly paramName: SrField }): XeCommand {
+    return command('sr-param-get', [uuidArgument(options.uuid), `param-name=${requireFieldName('SR', 'param-name', options.paramName)}`]);
+  },
+
   pbdList(options: ListOptions<PbdField> = {}): XeCommand {
     return listCommand('pbd-list', 'PBD', options);
   },
 
   vmList(options: ListOptions<VmField> = {}): XeCommand {
     return listCommand('vm-list', 'VM', options);
+  },
+
+  vmParamGet(options: { readonly uuid: string; readonly paramName: VmField }): XeCommand {
+    return command('vm-param-get', [uuidArgument(options.uuid), `param-name=${requireFieldName('VM', 'param-name', options.paramName)}`]);
   },
 });

@@ -5,7 +5,7 @@
 import { xe, type XeCommand } from './command';
 import { isXeSuccess, XeCommandError, XeParseError, type XeProcessOutput } from './errors';
 import { parseXeRecord, parseXeRecords, type XeRecord } from './records';
-import { parseEmergencyModeFlag, parseMinimal, parseRecoveredSlaves, parseRoleChangeNotice, parseSingleValue, type RoleChangeNotice } from './results';
+import { parseEmergencyModeFlag, parseFreeTextValue, parseMinimal, parseRecoveredSlaves, parseRoleChangeNotice, parseSingleValue, type RoleChangeNotice } from './results';
 
 /** Runs one `xe` command on one host and reports what it printed. */
 export type XeRunner = (command: XeCommand) => Promise<XeProcessOutput>;
@@ -51,10 +51,72 @@ function required(record: XeRecord, field: string): string {
   return value;
 }
 
-export interface VmSummary {
+export interface VmPlacement {
   readonly uuid: string;
-  readonly name: string;
   readonly residentOn: string | null;
+}
+
+export interface VmSummary extends VmPlacement {
+  readonly name: string;
+}
+
+type NamedClass = 'host' | 'SR' | 'VM';
+
+type Filters = Readonly<Record<string, string | undefined>>;
+
+const NAME_QUERIES: Readonly<Record<NamedClass, { readonly list: (filters: Filters) => XeCommand; readonly get: (uuid: string) => XeCommand; readonly what: string }>> = {
+  host: { list: () => xe.hostList({ params: ['uuid', 'name-label'] }), get: (uuid) => xe.hostParamGet({ uuid, paramName: 'name-label' }), what: 'host-list output' },
+  SR: { list: () => xe.srList({ params: ['uuid', 'name-label'] }), get: (uuid) => xe.srParamGet({ uuid, paramName: 'name-label' }), what: 'sr-list output' },
+  VM: { list: (filters) => xe.vmList({ params: ['uuid', 'name-label'], filters }), get: (uuid) => xe.vmParamGet({ uuid, paramName: 'name-label' }), what: 'vm-list output' },
+};
+
+/**
+ * The name-labels of objects whose UUIDs were read before (with the same filters). Names are the one
+ * free text we read: anyone with the rights sets them (a VM operator renames its VM), newlines and
+ * record look-alikes included, and xe prints them raw. So the fields that matter are read in a query
+ * without names, and the names apart: the list of names counts only when it parses strictly, no UUID
+ * appears twice and each UUID read before is there. A record forged inside a name then either repeats
+ * a real UUID (every real record is printed whole) or invents one that nobody asks for; the name it
+ * cuts short is one its owner could have set anyway. Otherwise each name is read by itself with
+ * param-get, which prints it whole.
+ */
+async function namesOf(run: XeRunner, xeClass: NamedClass, uuids: readonly string[], filters: Filters = {}): Promise<Map<string, string>> {
+  if (uuids.length === 0) return new Map();
+  const query = NAME_QUERIES[xeClass];
+  const listed = listedNames(await runChecked(run, query.list(filters)), query.what, uuids);
+  if (listed) return listed;
+  const names = new Map<string, string>();
+  for (const uuid of uuids) names.set(uuid, parseFreeTextValue(await runChecked(run, query.get(uuid)), `${xeClass} name-label of ${uuid}`));
+  return names;
+}
+
+function listedNames(stdout: string, what: string, uuids: readonly string[]): Map<string, string> | undefined {
+  let records: XeRecord[];
+  try {
+    records = parseXeRecords(stdout, what);
+  } catch (error) {
+    if (error instanceof XeParseError) return undefined;
+    throw error;
+  }
+  const names = new Map<string, string>();
+  for (const record of records) {
+    const uuid = record.text('uuid');
+    const name = record.text('name-label');
+    if (uuid === undefined || name === undefined || record.fields.length !== 2 || names.has(uuid)) return undefined;
+    names.set(uuid, name);
+  }
+  return uuids.every((uuid) => names.has(uuid)) ? names : undefined;
+}
+
+/** The name read for a UUID by namesOf; an object created or gone in between has none, which is no pool we know. */
+function nameFrom(names: ReadonlyMap<string, string>, uuid: string): string {
+  const name = names.get(uuid);
+  if (name === undefined) throw new XeParseError('xe name-label', 1, uuid, 'no name read for this object');
+  return name;
+}
+
+function runningVmFilters(residentOn: string | undefined): Filters {
+  return { ...(residentOn ? { 'resident-on': residentOn } : {}), 'power-state': 'running', 'is-control-domain': 'false' };
 }
 
 export const xeOperations = {
@@ -86,12 +148,15 @@ export const xeOperations = {
     }
   },
 
+  /** The pool's name is read by itself (see namesOf). */
   async pool(run: XeRunner): Promise<PoolSummary> {
-    const records = parseXeRecords(await runChecked(run, xe.poolList({ params: ['uuid', 'name-label', 'master', 'default-SR'] })), 'pool-list output');
+    const records = parseXeRecords(await runChecked(run, xe.poolList({ params: ['uuid', 'master', 'default-SR'] })), 'pool-list output');
     const [pool] = records;
     // A host belongs to exactly one pool; anything else is not pool-list output.
     if (!pool || records.length !== 1) throw new XeParseError('pool-list output', 1, '', `expected exactly one pool, got ${records.length}`);
-    return { uuid: required(pool, 'uuid'), name: required(pool, 'name-label'), masterUuid: pool.ref('master') ?? null, defaultSrUuid: pool.ref('default-SR') ?? null };
+    const uuid = required(pool, 'uuid');
+    const name = parseFreeTextValue(await runChecked(run, xe.poolParamGet({ uuid, paramName: 'name-label' })), 'pool name-label');
+    return { uuid, name, masterUuid: pool.ref('master') ?? null, defaultSrUuid: pool.ref('default-SR') ?? null };
   },
 
   /** Every field of the pool record, for display (`pool-param-list`). */
@@ -115,8 +180,10 @@ export const xeOperations = {
   },
 
   async hosts(run: XeRunner): Promise<HostSummary[]> {
-    const records = parseXeRecords(await runChecked(run, xe.hostList({ params: ['uuid', 'name-label', 'address'] })), 'host-list output');
-    return records.map((r) => ({ uuid: required(r, 'uuid'), name: required(r, 'name-label'), address: required(r, 'address') }));
+    const records = parseXeRecords(await runChecked(run, xe.hostList({ params: ['uuid', 'address'] })), 'host-list output');
+    const hosts = records.map((r) => ({ uuid: required(r, 'uuid'), address: required(r, 'address') }));
+    const names = await namesOf(run, 'host', hosts.map((h) => h.uuid));
+    return hosts.map((h) => ({ ...h, name: nameFrom(names, h.uuid) }));
   },
 
   /** The hosts the master counts as live (host-metrics-live): a slave that restarted after its fuse and joined. */
@@ -130,10 +197,11 @@ export const xeOperations = {
   },
 
   async srs(run: XeRunner): Promise<SrSummary[]> {
-    const records = parseXeRecords(await runChecked(run, xe.srList({ params: ['uuid', 'name-label', 'type', 'content-type', 'shared'] })), 'sr-list output');
+    const records = parseXeRecords(await runChecked(run, xe.srList({ params: ['uuid', 'type', 'content-type', 'shared'] })), 'sr-list output');
+    const names = await namesOf(run, 'SR', records.map((r) => required(r, 'uuid')));
     return records.map((r) => ({
       uuid: required(r, 'uuid'),
-      name: required(r, 'name-label'),
+      name: nameFrom(names, required(r, 'uuid')),
       type: required(r, 'type'),
       contentType: required(r, 'content-type'),
       shared: r.bool('shared') ?? false,
@@ -145,11 +213,15 @@ export const xeOperations = {
    * master loss, the dead host's VMs stay marked running in the new master's database (D.2).
    */
   async runningVms(run: XeRunner, residentOn?: string): Promise<VmSummary[]> {
-    const command = xe.vmList({
-      params: ['uuid', 'name-label', 'resident-on'],
-      filters: { ...(residentOn ? { 'resident-on': residentOn } : {}), 'power-state': 'running', 'is-control-domain': 'false' },
-    });
-    return parseXeRecords(await runChecked(run, command), 'vm-list output').map((r) => ({ uuid: required(r, 'uuid'), name: required(r, 'name-label'), residentOn: r.ref('resident-on') ?? null }));
+    const placements = await xeOperations.runningVmPlacements(run, residentOn);
+    const names = await namesOf(run, 'VM', placements.map((vm) => vm.uuid), runningVmFilters(residentOn));
+    return placements.map((vm) => ({ ...vm, name: nameFrom(names, vm.uuid) }));
+  },
+
+  /** runningVms without the names, for counting. */
+  async runningVmPlacements(run: XeRunner, residentOn?: string): Promise<VmPlacement[]> {
+    const command = xe.vmList({ params: ['uuid', 'resident-on'], filters: runningVmFilters(residentOn) });
+    return parseXeRecords(await runChecked(run, command), 'vm-list output').map((r) => ({ uuid: required(r, 'uuid'), residentOn: r.ref('resident-on') ?? null }));
   },
 
   async pbds(run: XeRunner, filters: { srUuid?: string; hostUuid?: string } = {}): Promise<PbdSummary[]> {

@@ -181,6 +181,18 @@ export function parsePoolConf(text: string): PoolRole {
 const NULL_REFERENCE = '<not in database>';
 
 /**
+ * `xe <class>-param-get` of a free-text field (a name-label): xe prints the value as stored and a
+ * newline, so newlines inside the value are part of it. Only the final newline is required.
+ */
+export function parseFreeTextValue(stdout: string, what = 'param-get output'): string {
+  if (!stdout.endsWith('\n')) {
+    const lines = stdout.split('\n');
+    throw new XeParseError(what, lines.length, lines[lines.length - 1] ?? '', 'output ends in the middle of a line (cut off?)');
+  }
+  return stdout.slice(0, -1);
+}
+
+/**
  * `xe <class>-param-get` without --minimal: the value on one line; a null reference prints as
  * `<not in database>` and gives null. A value with a newline in it cannot be told from garbage and is rejected.
  */

@@ -136,6 +136,28 @@ describe('engine: recovery against the lab', function () {
       assert.ok(report.nextSteps.some((s) => s.includes('pool-param-set') && s.includes(report.defaultSr?.proposal?.uuid ?? '-')));
     }));
 
+  it('reads names with newlines and record look-alikes (any VM operator can rename a VM): Add Pool and a recovery work, the stale VM is named exactly (issue 12, finding 7)', () =>
+    withLabEngine({ name: 'eng-names', baseAddress: '127.77.117', hosts: 3, timeScale: SCALE, vmsPerHost: 2, model: 'docs' }, async (lab, engine) => {
+      const db = () => lab.sim.host(1).db;
+      const vm = db().vms.find((v) => !v.isControlDomain && v.residentOn === db().hosts[0]?.uuid);
+      const slave = db().hosts[2];
+      assert.ok(vm && slave);
+      const vmName = `web\n\n\nuuid ( RO)           : ${db().vms[0]?.uuid ?? ''}\n     name-label ( RW): fake`;
+      const hostName = 'rack 2\nhost 3';
+      // Run on the master as an operator would (the product itself refuses control characters in arguments).
+      for (const argv of [['vm-param-set', `uuid=${vm.uuid}`, `name-label=${vmName}`], ['host-param-set', `uuid=${slave.uuid}`, `name-label=${hostName}`], ['pool-sync-database']]) {
+        assert.equal((await lab.sim.exec(1, argv))?.code, 0, argv.join(' '));
+      }
+      const inventory = await discoverPool(engine.runner, address(lab, 2));
+      assert.deepEqual(inventory.members.map((m) => m.name).sort(), [db().hosts[0]?.nameLabel, db().hosts[1]?.nameLabel, hostName].sort());
+      assert.equal(inventory.hostStats?.[db().hosts[0]?.uuid ?? '']?.runningVms, 2);
+      await lab.fault('poweroff', 1);
+      await waitForEmergency(lab, [2, 3]);
+      const report = await recover({ lab, engine, inventory });
+      assertRecovered(lab, report, 1);
+      assert.deepEqual(report.staleVms.map((v) => v.name).sort(), [vmName, db().vms.find((v) => !v.isControlDomain && v.residentOn === db().hosts[0]?.uuid && v.uuid !== vm.uuid)?.nameLabel].sort());
+    }));
+
   it('refuses to recover a healthy pool and changes nothing', () =>
     withPool({ name: 'eng-healthy', baseAddress: '127.77.114' }, async (scene) => {
       const before = roles(scene.lab);

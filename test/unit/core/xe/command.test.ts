@@ -271,6 +271,22 @@ const CONSTRUCTOR_CASES: readonly ConstructorCase[] = [
     changesState: false,
   },
   {
+    title: 'srParamGet({ uuid, paramName })',
+    build: () => xe.srParamGet({ uuid: SR_UUID, paramName: 'name-label' }),
+    args: ['sr-param-get', `uuid=${SR_UUID}`, 'param-name=name-label'],
+    shell: `xe sr-param-get uuid=${SR_UUID} param-name=name-label`,
+    forwarding: 'forwarded',
+    changesState: false,
+  },
+  {
+    title: 'vmParamGet({ uuid, paramName })',
+    build: () => xe.vmParamGet({ uuid: SR_UUID, paramName: 'name-label' }),
+    args: ['vm-param-get', `uuid=${SR_UUID}`, 'param-name=name-label'],
+    shell: `xe vm-param-get uuid=${SR_UUID} param-name=name-label`,
+    forwarding: 'forwarded',
+    changesState: false,
+  },
+  {
     title: 'pbdList({ params, filters, minimal })',
     build: () => xe.pbdList({ params: ['uuid', 'host-uuid', 'currently-attached'], filters: { 'sr-uuid': SR_UUID }, minimal: true }),
     args: ['pbd-list', 'params=uuid,host-uuid,currently-attached', `sr-uuid=${SR_UUID}`, '--minimal'],
@@ -318,6 +334,8 @@ const VALUE_SLOTS: readonly ValueSlot[] = [
   uuidSlot('host-param-list', (uuid) => xe.hostParamList({ uuid })),
   uuidSlot('host-param-get', (uuid) => xe.hostParamGet({ uuid, paramName: 'address' })),
   uuidSlot('sr-param-list', (uuid) => xe.srParamList({ uuid })),
+  uuidSlot('sr-param-get', (uuid) => xe.srParamGet({ uuid, paramName: 'name-label' })),
+  uuidSlot('vm-param-get', (uuid) => xe.vmParamGet({ uuid, paramName: 'name-label' })),
   {
     title: 'pool-param-get param-name',
     build: (value) => xe.poolParamGet({ uuid: POOL_UUID, paramName: value as PoolField }),
@@ -509,8 +527,10 @@ describe('xe command builder', () => {
         'pool-param-get',
         'pool-param-list',
         'sr-list',
+        'sr-param-get',
         'sr-param-list',
         'vm-list',
+        'vm-param-get',
       ]);
     });
 

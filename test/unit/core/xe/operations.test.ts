@@ -20,6 +20,23 @@ function answering(expected: string, stdout: string, stderr = '', exitCode = 0):
   return run;
 }
 
+/** A runner that answers each of several command lines (each may be asked any number of times); anything else fails the test. */
+function scripted(answers: Readonly<Record<string, string>>): XeRunner & { asked: string[] } {
+  const asked: string[] = [];
+  const run = (async (command) => {
+    const line = command.toShell();
+    asked.push(line);
+    const stdout = answers[line];
+    assert.ok(stdout !== undefined, `unexpected command: ${line}`);
+    return { stdout, stderr: '', exitCode: 0 };
+  }) as XeRunner & { asked: string[] };
+  run.asked = asked;
+  return run;
+}
+
+const uuidLine = (uuid: string) => ({ name: 'uuid', marker: '( RO)' as const, value: uuid });
+const nameLine = (name: string) => ({ name: 'name-label', marker: '( RW)' as const, value: name });
+
 describe('typed xe operations', () => {
   it('reads the emergency flag from host-is-in-emergency-mode', async () => {
     assert.equal(await xeOperations.isInEmergencyMode(answering('xe host-is-in-emergency-mode', 'true\n')), true);
@@ -60,29 +77,67 @@ describe('typed xe operations', () => {
 
   it('reads the pool summary with master and default SR, and <not in database> as null', async () => {
     const print = (defaultSr: string) =>
-      printRecord([
-        { name: 'uuid', marker: '( RO)', value: POOL },
-        { name: 'name-label', marker: '( RW)', value: 'pool-prod' },
-        { name: 'master', marker: '( RO)', value: HOST },
-        { name: 'default-SR', marker: '( RW)', value: defaultSr },
-      ]);
-    const command = 'xe pool-list params=uuid,name-label,master,default-SR';
-    assert.deepEqual(await xeOperations.pool(answering(command, print(SR))), { uuid: POOL, name: 'pool-prod', masterUuid: HOST, defaultSrUuid: SR });
-    assert.equal((await xeOperations.pool(answering(command, print('<not in database>')))).defaultSrUuid, null);
+      printRecord([uuidLine(POOL), { name: 'master', marker: '( RO)', value: HOST }, { name: 'default-SR', marker: '( RW)', value: defaultSr }]);
+    const command = 'xe pool-list params=uuid,master,default-SR';
+    const name = { [`xe pool-param-get uuid=${POOL} param-name=name-label`]: 'pool-prod\n' };
+    assert.deepEqual(await xeOperations.pool(scripted({ [command]: print(SR), ...name })), { uuid: POOL, name: 'pool-prod', masterUuid: HOST, defaultSrUuid: SR });
+    assert.equal((await xeOperations.pool(scripted({ [command]: print('<not in database>'), ...name }))).defaultSrUuid, null);
   });
 
   it('refuses a pool-list with no pool instead of inventing one', async () => {
-    await assert.rejects(xeOperations.pool(answering('xe pool-list params=uuid,name-label,master,default-SR', '')), XeParseError);
+    await assert.rejects(xeOperations.pool(answering('xe pool-list params=uuid,master,default-SR', '')), XeParseError);
   });
 
-  it('reads hosts with their addresses', async () => {
-    const hosts = await xeOperations.hosts(answering('xe host-list params=uuid,name-label,address', fixture('xe/host-list-params.txt')));
-    assert.deepEqual(hosts[0], { uuid: '0a1b2c3d-2222-4aaa-8bbb-000000000002', name: 'xcp-host2', address: '192.168.10.12' });
-    assert.equal(hosts.length, 2);
+  const HOST2 = '0a1b2c3d-2222-4aaa-8bbb-000000000002';
+  const hostAddresses = printRecord([uuidLine(HOST2), { name: 'address', marker: '( RO)', value: '192.168.10.12' }]) + printRecord([uuidLine(HOST), { name: 'address', marker: '( RO)', value: '192.168.10.11' }]);
+
+  it('reads hosts with their addresses, the names apart', async () => {
+    const names = printRecord([uuidLine(HOST2), nameLine('xcp-host2')]) + printRecord([uuidLine(HOST), nameLine('xcp-host1')]);
+    const run = scripted({ 'xe host-list params=uuid,address': hostAddresses, 'xe host-list params=uuid,name-label': names });
+    const hosts = await xeOperations.hosts(run);
+    assert.deepEqual(hosts, [
+      { uuid: HOST2, name: 'xcp-host2', address: '192.168.10.12' },
+      { uuid: HOST, name: 'xcp-host1', address: '192.168.10.11' },
+    ]);
+    assert.equal(run.asked.length, 2);
+  });
+
+  it('reads a name with newlines whole through param-get when the list of names does not parse (issue 12, finding 7)', async () => {
+    const renamed = 'rack 2\nxcp-host1';
+    const names = printRecord([uuidLine(HOST2), nameLine('xcp-host2')]) + printRecord([uuidLine(HOST), nameLine(renamed)]);
+    const run = scripted({
+      'xe host-list params=uuid,address': hostAddresses,
+      'xe host-list params=uuid,name-label': names,
+      [`xe host-param-get uuid=${HOST2} param-name=name-label`]: 'xcp-host2\n',
+      [`xe host-param-get uuid=${HOST} param-name=name-label`]: `${renamed}\n`,
+    });
+    assert.deepEqual((await xeOperations.hosts(run)).map((h) => h.name), ['xcp-host2', renamed]);
+  });
+
+  it('never takes a name from a record forged inside another name: a repeated UUID means every name is read by itself (issue 12, finding 7)', async () => {
+    const forged = `web\n\n\n${printRecord([uuidLine(HOST2), nameLine('impostor')]).trimEnd()}`;
+    const names = printRecord([uuidLine(HOST), nameLine(forged)]) + printRecord([uuidLine(HOST2), nameLine('xcp-host2')]);
+    const run = scripted({
+      'xe host-list params=uuid,address': hostAddresses,
+      'xe host-list params=uuid,name-label': names,
+      [`xe host-param-get uuid=${HOST2} param-name=name-label`]: 'xcp-host2\n',
+      [`xe host-param-get uuid=${HOST} param-name=name-label`]: `${forged}\n`,
+    });
+    const hosts = await xeOperations.hosts(run);
+    assert.deepEqual(hosts.map((h) => [h.name, h.address]), [['xcp-host2', '192.168.10.12'], [forged, '192.168.10.11']]);
+  });
+
+  it('a name can forge no field that matters: addresses and references come from a query without names', async () => {
+    // An address forged after a name would have read as the host's own in a host-list that also printed names.
+    const fakeAddress = printRecord([uuidLine(HOST), nameLine('web'), { name: 'address', marker: '( RO)', value: '10.66.66.66' }]).split('\n')[2] ?? '';
+    const forged = `web\n${fakeAddress}\n\n\n${printRecord([uuidLine('0a1b2c3d-9999-4aaa-8bbb-000000000009'), nameLine('x')]).trimEnd()}`;
+    const names = printRecord([uuidLine(HOST2), nameLine('xcp-host2')]) + printRecord([uuidLine(HOST), nameLine(forged)]);
+    const run = scripted({ 'xe host-list params=uuid,address': hostAddresses, 'xe host-list params=uuid,name-label': names, [`xe host-param-get uuid=${HOST2} param-name=name-label`]: 'xcp-host2\n', [`xe host-param-get uuid=${HOST} param-name=name-label`]: `${forged}\n` });
+    assert.deepEqual((await xeOperations.hosts(run)).map((h) => h.address), ['192.168.10.12', '192.168.10.11']);
   });
 
   it('says which field is missing when params= was not honoured', async () => {
-    await assert.rejects(xeOperations.hosts(answering('xe host-list params=uuid,name-label,address', fixture('xe/host-list.txt'))), /address/);
+    await assert.rejects(xeOperations.hosts(answering('xe host-list params=uuid,address', fixture('xe/host-list.txt'))), /address/);
   });
 
   it('reads pool parameters as a record and keeps the text for display', async () => {
@@ -102,13 +157,13 @@ describe('typed xe operations', () => {
 
   it('reads SRs and PBDs', async () => {
     const srs = printRecord([
-      { name: 'uuid', marker: '( RO)', value: SR },
-      { name: 'name-label', marker: '( RW)', value: 'NFS storage' },
+      uuidLine(SR),
       { name: 'type', marker: '( RO)', value: 'nfs' },
       { name: 'content-type', marker: '( RO)', value: 'user' },
       { name: 'shared', marker: '( RW)', value: 'true' },
     ]);
-    assert.deepEqual(await xeOperations.srs(answering('xe sr-list params=uuid,name-label,type,content-type,shared', srs)), [
+    const srNames = printRecord([uuidLine(SR), nameLine('NFS storage')]);
+    assert.deepEqual(await xeOperations.srs(scripted({ 'xe sr-list params=uuid,type,content-type,shared': srs, 'xe sr-list params=uuid,name-label': srNames })), [
       { uuid: SR, name: 'NFS storage', type: 'nfs', contentType: 'user', shared: true },
     ]);
     const pbds = printRecord([
@@ -124,12 +179,26 @@ describe('typed xe operations', () => {
 
 describe('typed xe operations: VMs', () => {
   it('lists the VMs still marked running on a host, control domain excluded', async () => {
-    const vms = printRecord([
-      { name: 'uuid', marker: '( RO)', value: '9a9a9a9a-0000-4000-8000-000000000001' },
-      { name: 'name-label', marker: '( RW)', value: 'web-01' },
-      { name: 'resident-on', marker: '( RO)', value: HOST },
-    ]);
-    const run = answering(`xe vm-list params=uuid,name-label,resident-on resident-on=${HOST} power-state=running is-control-domain=false`, vms);
-    assert.deepEqual(await xeOperations.runningVms(run, HOST), [{ uuid: '9a9a9a9a-0000-4000-8000-000000000001', name: 'web-01', residentOn: HOST }]);
+    const VM = '9a9a9a9a-0000-4000-8000-000000000001';
+    const filters = `resident-on=${HOST} power-state=running is-control-domain=false`;
+    const run = scripted({
+      [`xe vm-list params=uuid,resident-on ${filters}`]: printRecord([uuidLine(VM), { name: 'resident-on', marker: '( RO)', value: HOST }]),
+      [`xe vm-list params=uuid,name-label ${filters}`]: printRecord([uuidLine(VM), nameLine('web-01')]),
+    });
+    assert.deepEqual(await xeOperations.runningVms(run, HOST), [{ uuid: VM, residentOn: HOST, name: 'web-01' }]);
+  });
+
+  it('reads a VM name that forges another record by itself; a forged record with an invented UUID is ignored (issue 12, finding 7)', async () => {
+    const VM = '9a9a9a9a-0000-4000-8000-000000000001';
+    const invented = '9a9a9a9a-0000-4000-8000-0000000000ff';
+    const forged = `db-prod\n\n\n${printRecord([uuidLine(invented), nameLine('x')]).trimEnd()}`;
+    const filters = 'power-state=running is-control-domain=false';
+    const run = scripted({
+      [`xe vm-list params=uuid,resident-on ${filters}`]: printRecord([uuidLine(VM), { name: 'resident-on', marker: '( RO)', value: HOST }]),
+      [`xe vm-list params=uuid,name-label ${filters}`]: printRecord([uuidLine(VM), nameLine(forged)]),
+    });
+    // The list parses and holds the one VM asked for once; its name reads as the part before the forgery,
+    // a name its owner could have set anyway. The invented VM is nobody's.
+    assert.deepEqual(await xeOperations.runningVms(run), [{ uuid: VM, residentOn: HOST, name: 'db-prod' }]);
   });
 });
