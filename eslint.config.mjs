@@ -14,6 +14,18 @@ export default tseslint.config(
     },
   },
   {
+    // Messages carry names from the hosts: they reach the user only through ui.ts, which shows their controls.
+    files: ['src/**/*.ts'],
+    ignores: ['src/ui.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'MemberExpression[property.name=/^show(Information|Warning|Error)Message$/]', message: 'Notify through notify() of src/ui.ts.' },
+        { selector: "MemberExpression[object.property.name='current'][property.name='notify']", message: 'Notify through notify() of src/ui.ts.' },
+      ],
+    },
+  },
+  {
     // src/core must stay free of VS Code so it can be tested with plain mocha and reused.
     files: ['src/core/**/*.ts'],
     rules: {

@@ -42,7 +42,8 @@ export class CallRecorder {
     const head = `[xe] ${call.host}: ${call.command} (${call.durationMs} ms, ${outcome})`;
     const failed = call.error !== undefined || call.exitCode !== 0;
     const body = [...(call.stdout ? outputLines(call.stdout) : []), ...(call.stderr ? outputLines(call.stderr).map((l) => `stderr: ${l}`) : [])];
-    const text = [head, ...body.map((l) => `    ${l}`)].join('\n');
+    // Every line after the head is indented by the log channel itself (logText).
+    const text = [head, ...body].join('\n');
     if (failed) this.log.warn(text);
     else this.log.info(text);
     if (call.changesState) {

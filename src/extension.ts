@@ -7,7 +7,7 @@ import { PoolRegistry } from './poolRegistry';
 import { ReadOnlyDocuments } from './readOnlyDocuments';
 import { readSettings } from './settings';
 import { PoolsProvider } from './tree/PoolsProvider';
-import { ui, vscodeUserInterface, type UserInterface } from './ui';
+import { notify, ui, type UserInterface, vscodeUserInterface } from './ui';
 
 /** What activate() returns: the extension-host tests script the UI and reach the state through it. */
 export interface XenPoolsApi {
@@ -15,6 +15,8 @@ export interface XenPoolsApi {
   readonly recorder: CallRecorder;
   readonly tree: PoolsProvider;
   useUserInterface(replacement: UserInterface | undefined): void;
+  /** Everything the extension keeps in globalState, as JSON: what the canary-secret test reads. */
+  storedStateText(): string;
 }
 
 /** Set by the first line of the esbuild bundle (see esbuild.mjs); absent when running unbundled. */
@@ -34,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): XenPoolsApi {
       (pool, call) => recorder.record(pool, call),
       (problems) => {
         for (const problem of problems) log.warn(`[settings] ${problem}`);
-        void vscode.window.showWarningMessage(`${problems.length === 1 ? problems[0] ?? '' : `${problems.length} entries of xenPools.pools are skipped (see the log): ${problems[0] ?? ''}`}`, 'Open Settings').then((choice) => {
+        void notify('warning', `${problems.length === 1 ? problems[0] ?? '' : `${problems.length} entries of xenPools.pools are skipped (see the log): ${problems[0] ?? ''}`}`, 'Open Settings').then((choice) => {
           if (choice) void vscode.commands.executeCommand('workbench.action.openSettingsJson');
         });
       },
@@ -54,11 +56,17 @@ export function activate(context: vscode.ExtensionContext): XenPoolsApi {
         `in ${(now - activateCalledAt).toFixed(1)} ms (evaluating the bundle took ${bundleStartedAt === undefined ? '?' : (loadedAt - bundleStartedAt).toFixed(1)} ms, ` +
         `then ${(activateCalledAt - loadedAt).toFixed(1)} ms until VS Code called activate())`,
     );
-    return { registry, recorder, tree: provider, useUserInterface: (replacement) => (ui.current = replacement ?? vscodeUserInterface) };
+    return {
+      registry,
+      recorder,
+      tree: provider,
+      useUserInterface: (replacement) => (ui.current = replacement ?? vscodeUserInterface),
+      storedStateText: () => JSON.stringify(Object.fromEntries(context.globalState.keys().map((key) => [key, context.globalState.get(key)]))),
+    };
   } catch (error) {
     // VS Code does not tell the user when activate() throws; say it, then rethrow so the host records it.
     log.error(error instanceof Error ? error : String(error));
-    void vscode.window.showErrorMessage(vscode.l10n.t('XenServer Pools failed to start: {0}', String(error)));
+    void notify('error', vscode.l10n.t('XenServer Pools failed to start: {0}', String(error)));
     throw error;
   }
 }

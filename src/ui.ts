@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { visibleLines, visibleText } from './tree/safeText';
+import { visibleLines, visibleText } from './core/visibleText';
 
 export interface PickItem<T> extends vscode.QuickPickItem {
   readonly value: T;
@@ -40,7 +40,17 @@ export interface UserInterface {
   stepInput(options: InputOptions & WizardStep): Promise<string | Back | undefined>;
   /** A modal confirmation; resolves true only if the user chose `action`. */
   confirm(message: string, detail: string, action: string): Promise<boolean>;
+  /** A notification; resolves with the action chosen, if any. */
+  notify(severity: Severity, message: string, ...actions: string[]): Promise<string | undefined>;
 }
+
+export type Severity = 'info' | 'warning' | 'error';
+
+const NOTIFIERS: Readonly<Record<Severity, (message: string, ...actions: string[]) => Thenable<string | undefined>>> = {
+  info: (message, ...actions) => vscode.window.showInformationMessage(message, ...actions),
+  warning: (message, ...actions) => vscode.window.showWarningMessage(message, ...actions),
+  error: (message, ...actions) => vscode.window.showErrorMessage(message, ...actions),
+};
 
 export const vscodeUserInterface: UserInterface = {
   async pick(items, options) {
@@ -62,6 +72,9 @@ export const vscodeUserInterface: UserInterface = {
   async confirm(message, detail, action) {
     // Names in these texts come from the hosts: controls that reorder text must not change what the admin reads.
     return (await vscode.window.showWarningMessage(visibleText(message), { modal: true, detail: visibleLines(detail) }, action)) === action;
+  },
+  async notify(severity, message, ...actions) {
+    return NOTIFIERS[severity](message, ...actions);
   },
   stepPick<T>(items: readonly PickItem<T>[], options: { title: string; placeHolder?: string } & WizardStep) {
     const quickPick = vscode.window.createQuickPick<(typeof items)[number]>();
@@ -126,3 +139,8 @@ function runWizardStep<R>(input: vscode.QuickPick<vscode.QuickPickItem> | vscode
 
 /** The UI in use; swapped only by the extension's test API. */
 export const ui = { current: vscodeUserInterface };
+
+/** Shows a notification; its message carries host and VM names, so it is shown as one line of text whose controls are visible. */
+export function notify(severity: Severity, message: string, ...actions: string[]): Promise<string | undefined> {
+  return ui.current.notify(severity, visibleText(message), ...actions);
+}

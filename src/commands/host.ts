@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { xeOperations } from '../core/xe/operations';
 import { parseUserXeCommand } from '../core/xe/userCommand';
 import type { XenNode } from '../tree/nodes';
-import { ui } from '../ui';
+import { notify, ui } from '../ui';
 import { answeringMembers } from '../core/pool/plan';
 import { orCancel, resolveHost, withPoolLocks, type CommandContext } from './context';
 import { confirmFreshPlan, confirmPlan, executePlan, freshPlan, onlySteps, waitForHaFirst } from './recovery';
@@ -15,7 +15,7 @@ export async function refreshHost(context: CommandContext, node?: XenNode): Prom
 export async function checkEmergencyMode(context: CommandContext, node?: XenNode): Promise<boolean> {
   const { monitor, member } = await resolveHost(context, node, 'Check emergency mode on which host?');
   const emergency = await xeOperations.isInEmergencyMode(monitor.runner.xe(member.address));
-  void vscode.window.showInformationMessage(`${member.name}: ${emergency ? 'in emergency mode' : 'not in emergency mode'} (xe host-is-in-emergency-mode → ${emergency}).`);
+  void notify('info', `${member.name}: ${emergency ? 'in emergency mode' : 'not in emergency mode'} (xe host-is-in-emergency-mode → ${emergency}).`);
   void monitor.refresh([member.uuid]);
   return emergency;
 }
@@ -87,7 +87,7 @@ export async function restartToolstack(context: CommandContext, node?: XenNode):
     if (monitor.status(member.uuid)?.health.kind !== 'probed') throw new Error(`${member.name} does not answer now; nothing was run.`);
     await monitor.runner.restartToolstack(member.address, { timeoutMs: 120_000 });
   });
-  void vscode.window.showInformationMessage(`Toolstack of ${member.name} restarted.`);
+  void notify('info', `Toolstack of ${member.name} restarted.`);
   await monitor.refresh([member.uuid]);
 }
 
@@ -106,7 +106,7 @@ export async function forgetHostKey(context: CommandContext, node?: XenNode): Pr
     throw new Error(`${member.name}'s host key is also in ${knownHostsFile}, which XenServer Pools does not edit: remove it there (ssh-keygen -R ${member.address} -f ${knownHostsFile}).`);
   }
   if (forgotten === 0) {
-    void vscode.window.showInformationMessage(`XenServer Pools had no host key of ${member.name} on record.`);
+    void notify('info', `XenServer Pools had no host key of ${member.name} on record.`);
     return;
   }
   await monitor.refresh([member.uuid]);

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { notify } from '../ui';
 import { existsSync } from 'node:fs';
 import type { CommandContext } from './context';
 
@@ -9,7 +10,7 @@ export function showLog(context: CommandContext): void {
 export async function openAuditLog(context: CommandContext): Promise<void> {
   await context.recorder.flushed();
   if (!existsSync(context.recorder.auditFile)) {
-    void vscode.window.showInformationMessage('The audit trail is empty: no state-changing command has run yet.');
+    void notify('info', 'The audit trail is empty: no state-changing command has run yet.');
     return;
   }
   await vscode.window.showTextDocument(vscode.Uri.file(context.recorder.auditFile), { preview: false });

@@ -5,7 +5,7 @@ import { xeOperations } from '../core/xe/operations';
 import type { PoolLogin } from '../poolRegistry';
 import type { XenNode } from '../tree/nodes';
 import type { PoolMonitor } from '../core/pool/monitor';
-import { BACK, ui, type Back } from '../ui';
+import { BACK, type Back, notify, ui } from '../ui';
 import { orCancel, reachableMaster, resolvePool, UserCancelledError, withPoolLocks, type CommandContext } from './context';
 
 /**
@@ -118,7 +118,7 @@ export async function addPool(context: CommandContext, args?: AddPoolArguments):
   if (existing) {
     const name = inventory.poolName;
     if (context.registry.isDeclared(inventory.poolUuid)) {
-      void vscode.window.showInformationMessage(`${name} is already added (declared in the xenPools.pools setting); its login is changed there.`);
+      void notify('info', `${name} is already added (declared in the xenPools.pools setting); its login is changed there.`);
       return;
     }
     const replace = await ui.current.confirm(
@@ -127,7 +127,7 @@ export async function addPool(context: CommandContext, args?: AddPoolArguments):
       'Replace Login',
     );
     if (!replace) {
-      void vscode.window.showInformationMessage(`${name} is already added; it keeps its login.`);
+      void notify('info', `${name} is already added; it keeps its login.`);
       return;
     }
   }
@@ -136,7 +136,7 @@ export async function addPool(context: CommandContext, args?: AddPoolArguments):
     ? await context.registry.locks.withLock(inventory, 'Replace Login', () => context.registry.add(inventory, login, request.password))
     : await context.registry.add(inventory, login, request.password);
   context.log.info(`[pool] ${existing ? 'replaced the login of' : 'added'} ${inventory.poolName} (${inventory.poolUuid}): ${inventory.members.map((m) => `${m.name} ${m.address}`).join(', ')}`);
-  void vscode.window.showInformationMessage(existing ? `${inventory.poolName} now logs in as ${login.user} (${describeAuth(login)}).` : `Added pool ${inventory.poolName} with ${inventory.members.length} hosts.`);
+  void notify('info', existing ? `${inventory.poolName} now logs in as ${login.user} (${describeAuth(login)}).` : `Added pool ${inventory.poolName} with ${inventory.members.length} hosts.`);
   await monitor.refresh();
 }
 
@@ -163,7 +163,7 @@ export async function forgetCredentials(context: CommandContext, node?: XenNode)
   const forgotten = await context.registry.forgetCredentials(monitor.inventory.poolUuid);
   const what = forgotten.length ? forgotten.join(' and ') : 'nothing (no password or passphrase was stored)';
   context.log.info(`[pool] ${name}: forgot ${what}`);
-  void vscode.window.showInformationMessage(`${name}: forgot ${what}. The next login asks again.`);
+  void notify('info', `${name}: forgot ${what}. The next login asks again.`);
   return forgotten;
 }
 
@@ -217,5 +217,5 @@ export async function setDefaultSr(context: CommandContext, node?: XenNode): Pro
     await xeOperations.setDefaultSr(monitor.runner.xe(now.address), monitor.inventory.poolUuid, sr.uuid);
   });
   context.log.info(`[pool] ${monitor.inventory.poolName}: default-SR set to ${sr.uuid} (${sr.name})`);
-  void vscode.window.showInformationMessage(`Default SR of ${monitor.inventory.poolName} is now "${sr.name}".`);
+  void notify('info', `Default SR of ${monitor.inventory.poolName} is now "${sr.name}".`);
 }

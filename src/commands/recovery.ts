@@ -3,7 +3,7 @@ import { describeOutcome, describeStep, RecoveryExecutor, type RecoveryReport } 
 import type { PoolMonitor } from '../core/pool/monitor';
 import { blockingRefusals, planAgeRefusal, planDemotion, planRecovery, type PlanOptions, type RecoveryPlan, type RecoveryStep } from '../core/pool/plan';
 import type { XenNode } from '../tree/nodes';
-import { ui } from '../ui';
+import { notify, ui } from '../ui';
 import { lockOwner, offerToBreak, orCancel, resolvePool, type CommandContext } from './context';
 
 /** Probes every member now (a plan is only as good as its probe) and plans. */
@@ -29,7 +29,7 @@ export async function confirmFreshPlan(
     if (!options) return undefined;
     const tooOld = planAgeRefusal(plan);
     if (!tooOld) return { plan, options };
-    void vscode.window.showInformationMessage(`${monitor.inventory.poolName}: ${tooOld.reason}. Probing again…`);
+    void notify('info', `${monitor.inventory.poolName}: ${tooOld.reason}. Probing again…`);
   }
 }
 
@@ -71,8 +71,7 @@ export async function executePlan(context: CommandContext, monitor: PoolMonitor,
   const clean = report.outcome === 'succeeded' && !report.oldMasterStillMaster;
   const summary = clean ? `${title}: done.` : `${title}: ${describeOutcome(report)}.`;
   const next = report.nextSteps[0] ? ` Next: ${report.nextSteps[0]}` : '';
-  const show = clean ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
-  void show(`${summary}${next}`, 'Show Log').then((choice) => choice && context.log.show(true));
+  void notify(clean ? 'info' : 'warning', `${summary}${next}`, 'Show Log').then((choice) => choice && context.log.show(true));
   return report;
 }
 
@@ -98,7 +97,7 @@ function runPlan(context: CommandContext, monitor: PoolMonitor, plan: RecoveryPl
               context.log.info(`[recovery]   ${event.line}`);
             } else if (event.kind === 'cancel-refused') {
               context.log.warn(`[recovery] cancel refused: ${event.reason}`);
-              void vscode.window.showWarningMessage(`Cannot cancel now: ${event.reason}.`);
+              void notify('warning', `Cannot cancel now: ${event.reason}.`);
             } else if (event.kind === 'step-failed') {
               context.log.error(`[recovery] step failed: ${describeStep(event.record.step)}: ${event.record.error ?? ''}`);
             }
@@ -159,7 +158,7 @@ export async function guidedRecovery(context: CommandContext, node?: XenNode): P
   context.log.info(`[recovery] plan for ${monitor.inventory.poolName}:\n${planText(first)}`);
   const hardBlock = blockingRefusals(first, { force: true });
   if (hardBlock.length) {
-    void vscode.window.showWarningMessage(`No recovery for ${monitor.inventory.poolName}: ${hardBlock.map((r) => r.reason).join('; ')}.`, 'Show Log').then((c) => c && context.log.show(true));
+    void notify('warning', `No recovery for ${monitor.inventory.poolName}: ${hardBlock.map((r) => r.reason).join('; ')}.`, 'Show Log').then((c) => c && context.log.show(true));
     return undefined;
   }
   // The admin may choose another survivor than the recommended one.

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { notify } from '../ui';
 import { PoolBusyError } from '../core/pool/locks';
 import { UnsafeXeValueError } from '../core/xe/validate';
 import type { XenNode } from '../tree/nodes';
@@ -59,7 +60,7 @@ function reportFailure(context: CommandContext, id: string, error: unknown, retr
   const message = error instanceof Error ? error.message : String(error);
   context.log.error(`[${id}] ${error instanceof Error && error.stack ? error.stack : message}`);
   const actions = error instanceof UnsafeXeValueError || error instanceof PoolBusyError ? ['Show Log'] : ['Show Log', 'Retry', 'Open Settings'];
-  void vscode.window.showErrorMessage(message, ...actions).then((choice) => {
+  void notify('error', message, ...actions).then((choice) => {
     if (choice === 'Show Log') context.log.show(true);
     else if (choice === 'Retry') void retry();
     else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'xenPools');

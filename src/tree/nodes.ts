@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { HostStatus } from '../core/pool/model';
 import type { PoolMonitor } from '../core/pool/monitor';
 import { hostFacts, hostLook, hostRole, hostState, poolLook, type Look } from './presentation';
-import { markdownText, visibleText } from './safeText';
+import { markdownText, visibleText } from '../core/visibleText';
 
 function icon(look: Look): vscode.ThemeIcon {
   return new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);

@@ -8,16 +8,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { XenPoolsApi } from '../../src/extension';
 import { labs, type LabHandle } from './support/labControl';
-import { activateProduct, poolNode, refresh, withUi } from './support/product';
+import { activateProduct, declarePool, poolNode, refresh, waitFor, withUi, type DeclaredLogin } from './support/product';
 import { ScriptedUi, type } from './support/scriptedUi';
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('credentials: kept only once a login with them worked (issue 12, finding 3)', function () {
   this.timeout(60_000);
@@ -27,10 +19,7 @@ describe('credentials: kept only once a login with them worked (issue 12, findin
   /** What the last probeAgain saw, for the failure message. */
   let lastProbe = '';
 
-  function declare(login: { auth: 'password' } | { auth: 'key'; keyFile: string }): Thenable<void> {
-    const pool = { name: lab().poolName, uuid: lab().poolUuid, user: lab().user, ...login, master: lab().hosts[0]?.uuid, members: lab().hosts.map((h) => ({ address: h.address, name: h.name, uuid: h.uuid })) };
-    return settings().update('pools', [pool], vscode.ConfigurationTarget.Global);
-  }
+  const declare = (login: DeclaredLogin) => declarePool(lab(), login);
 
   /** Probes the pool on new connections (so each host logs in again) and says how many hosts answered. */
   async function probeAgain(scripted: ScriptedUi): Promise<number> {

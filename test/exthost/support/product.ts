@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { XenPoolsApi } from '../../../src/extension';
 import type { XenNode } from '../../../src/tree/nodes';
+import type { LabHandle } from './labControl';
 import { ScriptedUi } from './scriptedUi';
 
 export const EXTENSION_ID = 'xenserver-pools.xenserver-pools';
@@ -64,4 +65,20 @@ export function logText(): string {
   const folder = vscode.Uri.joinPath(harness.context.logUri, '..', EXTENSION_ID);
   const files = readdirSync(folder.fsPath);
   return files.filter((f) => f.endsWith('.log')).map((f) => readFileSync(vscode.Uri.joinPath(folder, f).fsPath, 'utf8')).join('\n');
+}
+
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export type DeclaredLogin = { auth: 'password' } | { auth: 'key'; keyFile: string };
+
+/** Declares the lab's pool in the user's xenPools.pools setting, with every member and its UUID. */
+export function declarePool(lab: LabHandle, login: DeclaredLogin): Thenable<void> {
+  const pool = { name: lab.poolName, uuid: lab.poolUuid, user: lab.user, ...login, master: lab.hosts[0]?.uuid, members: lab.hosts.map((h) => ({ address: h.address, name: h.name, uuid: h.uuid })) };
+  return vscode.workspace.getConfiguration('xenPools').update('pools', [pool], vscode.ConfigurationTarget.Global);
 }

@@ -3,7 +3,7 @@
  * the next scripted answer of its kind. A question without an answer fails the test (returning
  * undefined = the user dismissed it, which is itself a scripted answer: `dismiss`).
  */
-import { BACK, type Back, type InputOptions, type PickItem, type UserInterface, type WizardStep } from '../../../src/ui';
+import { BACK, type Back, type InputOptions, type PickItem, type Severity, type UserInterface, type WizardStep } from '../../../src/ui';
 
 export type Answer =
   | { readonly kind: 'pick'; readonly choose: (items: readonly PickItem<unknown>[]) => PickItem<unknown> | undefined }
@@ -11,6 +11,9 @@ export type Answer =
   | { readonly kind: 'confirm'; readonly value: boolean }
   /** The Back button of a wizard step (a pick or an input). */
   | { readonly kind: 'back' };
+
+/** Every notification the product showed in this extension host, whichever scripted UI was in use ("<severity>: <message>"). */
+export const notificationsShown: string[] = [];
 
 export class ScriptedUi implements UserInterface {
   readonly asked: string[] = [];
@@ -66,6 +69,12 @@ export class ScriptedUi implements UserInterface {
 
   async confirm(message: string, detail: string): Promise<boolean> {
     return this.next('confirm', `${message}\n${detail}`).value;
+  }
+
+  /** Recorded, never answered: no notification action is chosen. */
+  async notify(severity: Severity, message: string, ...actions: string[]): Promise<string | undefined> {
+    notificationsShown.push(`${severity}: ${message}${actions.length ? ` [${actions.join(' | ')}]` : ''}`);
+    return undefined;
   }
 }
 
