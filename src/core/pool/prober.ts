@@ -1,4 +1,4 @@
-import { SshAbortedError, SshCommandTimeoutError, SshConnectError } from '../ssh/errors';
+import { SshAbortedError, SshCommandTimeoutError, SshConnectError, SshConnectionLostError } from '../ssh/errors';
 import type { HostRunner } from './hostAccess';
 import type { HostHealth, HostStatus, PoolMember } from './model';
 import { parseProbeOutput, PROBE_SCRIPT, type HostProbeFacts } from './probe';
@@ -13,6 +13,8 @@ export const DEFAULT_PROBE_OPTIONS: ProbeOptions = { commandTimeoutMs: 10_000 };
 
 function healthFromError(error: unknown): HostHealth {
   if (error instanceof SshConnectError) return { kind: 'unreachable', failure: error.failure, message: error.message };
+  // A warm connection whose host went silent: as unreachable as one that cannot be opened (a dropped one is not).
+  if (error instanceof SshConnectionLostError && error.stoppedAnswering) return { kind: 'unreachable', failure: 'timeout', message: error.message };
   if (error instanceof SshCommandTimeoutError) {
     return { kind: 'unreachable', failure: 'command-timeout', message: `SSH works but the probe did not finish within ${error.timeoutMs / 1000} s (host hung or overloaded)` };
   }
@@ -25,9 +27,14 @@ function healthFromError(error: unknown): HostHealth {
  * of it would land on that machine.
  */
 function identityProblem(member: PoolMember, facts: HostProbeFacts): string | undefined {
-  // Discovery probes the address it starts from before it knows any UUID, and a member declared without one has a
-  // stand-in: nothing to compare then (the monitor learns the host's own UUID from this answer).
-  if (!member.uuid || member.provisionalUuid || facts.installationUuid === undefined || facts.installationUuid.toLowerCase() === member.uuid.toLowerCase()) return undefined;
+  // Discovery probes the address it starts from before it knows any UUID: nothing to compare then.
+  if (!member.uuid) return undefined;
+  if (facts.installationUuid === undefined) {
+    // Every XenServer host has one; without it neither the check below nor learning a declared member's UUID works.
+    return `cannot tell which host answers at ${member.address}: its /etc/xensource-inventory has no INSTALLATION_UUID (every XenServer host has one), so it is not trusted as ${member.name}.`;
+  }
+  // A member declared without a UUID has a stand-in: the monitor learns the host's own UUID from this answer.
+  if (member.provisionalUuid || facts.installationUuid.toLowerCase() === member.uuid.toLowerCase()) return undefined;
   return (
     `${member.address} answers as host ${facts.installationUuid}, not as ${member.name} (${member.uuid}): ` +
     'the host was reinstalled or the address belongs to another host now. Rediscover the pool before acting on it.'

@@ -25,8 +25,8 @@ export interface ExecOptions {
 }
 
 export interface ConnectionSettings {
+  /** Also how long a connection may stay silent (see silenceBoundMs). */
   readonly connectTimeoutMs: number;
-  readonly keepaliveIntervalMs: number;
   /** sshd's MaxSessions defaults to 10; stay below it and queue the rest. */
   readonly maxChannelsPerConnection: number;
 }
@@ -59,6 +59,20 @@ function socketFailure(error: NodeJS.ErrnoException): 'refused' | 'unreachable' 
   }
 }
 
+/**
+ * A connection that answers nothing (not even keepalives) for this long is dead: a host that went down or
+ * black-holed while we held a warm connection is reported as unreachable after about the connect timeout, as a
+ * new connection would be, instead of hanging until the command timeout. Never under 3 s, so a busy sshd on a loaded
+ * machine is not taken for a dead one.
+ */
+export function silenceBoundMs(settings: Pick<ConnectionSettings, 'connectTimeoutMs'>): number {
+  return Math.max(settings.connectTimeoutMs, MIN_SILENCE_MS);
+}
+
+const MIN_SILENCE_MS = 3_000;
+/** ssh2 gives up after this many unanswered keepalives, one per interval: silence bound = (count + 1) intervals. */
+const KEEPALIVE_COUNT_MAX = 3;
+
 /** How often, and how far apart (growing), a refused channel is asked for again on the same connection. */
 const CHANNEL_RETRIES = 4;
 const CHANNEL_RETRY_MS = 50;
@@ -80,6 +94,8 @@ export class SshConnection {
    * (MaxSessions) after the channel is gone; without any, a refusal is sshd freeing a finished session late.
    */
   private abandonedChannels = 0;
+  /** Set when ssh2 gave up on unanswered keepalives: how long the host had been silent. */
+  private silentForMs: number | undefined;
   lastUsed = Date.now();
 
   private constructor(
@@ -89,7 +105,10 @@ export class SshConnection {
     private readonly jump: SshConnection | undefined,
   ) {
     client.on('close', () => this.markClosed());
-    client.on('error', () => this.markClosed());
+    client.on('error', (error: Error & { level?: string }) => {
+      if (error.level === 'client-timeout') this.silentForMs = silenceBoundMs(settings);
+      this.markClosed();
+    });
   }
 
   get busy(): boolean {
@@ -167,7 +186,8 @@ export class SshConnection {
       const timer = setTimeout(() => abandon(new SshCommandTimeoutError(this.target.name, display, timeoutMs)), timeoutMs);
       const onAbort = () => abandon(new SshAbortedError(this.target.name));
       signal?.addEventListener('abort', onAbort, { once: true });
-      const onLost = () => finish(() => reject(new SshConnectionLostError(this.target.name, display)));
+      const lost = () => new SshConnectionLostError(this.target.name, display, this.silentForMs);
+      const onLost = () => finish(() => reject(lost()));
       const stopWatchingClose = this.onClose(onLost);
 
       void this.acquireChannel().then(() => {
@@ -178,7 +198,7 @@ export class SshConnection {
           if (this.isClosed) return onLost();
           this.client.exec(command, (error, stream) => {
             if (error) {
-              if (this.isClosed) return finish(() => reject(new SshConnectionLostError(this.target.name, display)));
+              if (this.isClosed) return finish(() => reject(lost()));
               // sshd frees a finished session a moment after the client saw its channel close: with none of ours
               // abandoned, the refusal passes (seen under load with the channel cap full), so ask again shortly.
               if (this.abandonedChannels === 0 && attempt < CHANNEL_RETRIES) return void setTimeout(() => open(attempt + 1), CHANNEL_RETRY_MS * (attempt + 1));
@@ -362,8 +382,8 @@ async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependen
       sock,
       username: target.user,
       readyTimeout: 0, // our own deadline covers TCP, handshake and authentication together
-      keepaliveInterval: deps.settings.keepaliveIntervalMs,
-      keepaliveCountMax: 3,
+      keepaliveInterval: Math.ceil(silenceBoundMs(deps.settings) / (KEEPALIVE_COUNT_MAX + 1)),
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
       authHandler: auth.handler,
       hostVerifier: (blob: Buffer, verify: (valid: boolean) => void) => {
         pauseDeadline();

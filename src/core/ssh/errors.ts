@@ -39,14 +39,26 @@ export class SshAbortedError extends Error {
   }
 }
 
-/** The connection dropped while a command ran: its outcome on the host is unknown. */
+/**
+ * The connection dropped while a command ran: its outcome on the host is unknown. `silentMs` is set when the host
+ * stopped answering altogether (no reply to keepalives for that long: down or black-holed), not just closed it.
+ */
 export class SshConnectionLostError extends Error {
   constructor(
     readonly host: string,
     readonly command: string,
+    readonly silentMs?: number,
   ) {
-    super(`connection to ${host} was lost while running ${command}; its outcome on the host is unknown`);
+    super(
+      silentMs === undefined
+        ? `connection to ${host} was lost while running ${command}; its outcome on the host is unknown`
+        : `${host} stopped answering (nothing for ${silentMs / 1000} s: down or black-holed) while running ${command}; its outcome on the host is unknown`,
+    );
     this.name = 'SshConnectionLostError';
+  }
+
+  get stoppedAnswering(): boolean {
+    return this.silentMs !== undefined;
   }
 }
 

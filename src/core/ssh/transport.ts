@@ -13,7 +13,6 @@ export interface TransportSettings extends ConnectionSettings {
 export const DEFAULT_TRANSPORT_SETTINGS: TransportSettings = {
   connectTimeoutMs: 5_000,
   commandTimeoutMs: 30_000,
-  keepaliveIntervalMs: 15_000,
   maxChannelsPerConnection: 8,
   maxConnections: 32,
 };

@@ -9,12 +9,13 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { noSecrets, type SecretUse } from '../../../src/core/ssh/auth';
-import { SshCommandTimeoutError, SshConnectError } from '../../../src/core/ssh/errors';
+import { SshCommandTimeoutError, SshConnectError, SshConnectionLostError } from '../../../src/core/ssh/errors';
 import { xe } from '../../../src/core/xe/command';
 import { SshConfigResolver } from '../../../src/core/ssh/sshConfig';
 import { SshTransport } from '../../../src/core/ssh/transport';
 import { HostKeyMismatchError, HostKeyVerifier, KnownHostsFiles, PinnedHostKeys } from '../../../src/core/ssh/hostKeys';
 import { HostRunner } from '../../../src/core/pool/hostAccess';
+import { probeHost } from '../../../src/core/pool/prober';
 import { Lab } from '../lab';
 import { waitFor } from '../sshutil';
 import { address, engineFor, waitUntilSettled, type Engine } from './harness';
@@ -186,6 +187,27 @@ describe('engine: SSH transport against lab hosts', function () {
         assert.equal(outcome.status, 'fulfilled');
         assert.ok(outcome.status === 'fulfilled' && outcome.value.at < 1_500, `a live host waited for the dead one (${outcome.status === 'fulfilled' ? outcome.value.at : '?'} ms)`);
       }
+    });
+
+    it('a warm connection to a host that is then black-holed: a command fails as "stopped answering" within about the connect timeout, not the command timeout (issue 12, finding 9)', async () => {
+      engine = engineFor(lab, { settings: { connectTimeoutMs: 1_500 } });
+      assert.equal((await run(engine, 2, 'echo warm')).stdout, 'warm\n');
+      await lab.fault('blackhole', 2);
+      const started = Date.now();
+      await assert.rejects(run(engine, 2, 'echo never', 20_000), (error: unknown) => error instanceof SshConnectionLostError && error.stoppedAnswering && /stopped answering/.test(error.message));
+      const took = Date.now() - started;
+      assert.ok(took < 1_500 * 2 + 1_000, `took ${took} ms (the command timeout is 20 s)`);
+    });
+
+    it('the probe over that warm connection reads the host as unreachable, not as hung or overloaded (issue 12, finding 9)', async () => {
+      engine = engineFor(lab, { settings: { connectTimeoutMs: 1_500 } });
+      const member = { uuid: lab.hostByArg(2).info.uuid, name: 'xcp-host2', address: address(lab, 2) };
+      assert.equal((await probeHost(engine.runner, member, { commandTimeoutMs: 20_000 })).health.kind, 'probed');
+      await lab.fault('blackhole', 2);
+      const { health } = await probeHost(engine.runner, member, { commandTimeoutMs: 20_000 });
+      assert.equal(health.kind, 'unreachable', JSON.stringify(health));
+      assert.equal(health.kind === 'unreachable' ? health.failure : '', 'timeout');
+      assert.match(health.kind === 'unreachable' ? health.message : '', /stopped answering/);
     });
 
     it('reports a powered-off host as connection refused', async () => {

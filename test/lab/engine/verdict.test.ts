@@ -3,6 +3,8 @@
  * and check both the verdict and what the probe says about the faulty host.
  */
 import { strict as assert } from 'node:assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { discoverPool } from '../../../src/core/pool/discovery';
 import type { HostStatus, PoolInventory, PoolVerdict } from '../../../src/core/pool/model';
 import { probeMembers } from '../../../src/core/pool/prober';
@@ -61,6 +63,22 @@ describe('engine: the verdict for each lab fault', function () {
       assert.match(health.kind === 'invalid' ? health.message : '', new RegExp(`answers as host ${other.uuid}, not as ${member.name} \\(${member.uuid}\\)`));
     }
     assert.equal(statuses.filter((s) => s.health.kind === 'probed').length, 2);
+  });
+
+  it('a member whose /etc/xensource-inventory has no INSTALLATION_UUID is not trusted: who answers cannot be checked (issue 12, finding 7)', async () => {
+    const inventoryFile = path.join(lab.hostByArg(3).info.dir, 'xensource-inventory');
+    const kept = readFileSync(inventoryFile, 'utf8');
+    try {
+      // Written in place: the file is bind-mounted over the host's /etc/xensource-inventory.
+      writeFileSync(inventoryFile, '');
+      const { byHost } = await judge();
+      const health = byHost(3).health;
+      assert.equal(health.kind, 'invalid', JSON.stringify(health));
+      assert.match(health.kind === 'invalid' ? health.message : '', /cannot tell which host answers at .*: its \/etc\/xensource-inventory has no INSTALLATION_UUID/);
+      assert.equal(byHost(2).health.kind, 'probed');
+    } finally {
+      writeFileSync(inventoryFile, kept);
+    }
   });
 
   it('master powered off → master unreachable (connection refused)', async () => {
