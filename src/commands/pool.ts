@@ -136,6 +136,7 @@ export async function addPool(context: CommandContext, args?: AddPoolArguments):
     ? await context.registry.locks.withLock(inventory, 'Replace Login', () => context.registry.add(inventory, login, request.password))
     : await context.registry.add(inventory, login, request.password);
   context.log.info(`[pool] ${existing ? 'replaced the login of' : 'added'} ${inventory.poolName} (${inventory.poolUuid}): ${inventory.members.map((m) => `${m.name} ${m.address}`).join(', ')}`);
+  if (inventory.hostStatsUnread) context.log.warn(`[pool] ${inventory.poolName}: the hosts' VMs and storage could not be read (${inventory.hostStatsUnread}); a recovery plan then ranks the candidates without them`);
   void notify('info', existing ? `${inventory.poolName} now logs in as ${login.user} (${describeAuth(login)}).` : `Added pool ${inventory.poolName} with ${inventory.members.length} hosts.`);
   await monitor.refresh();
 }

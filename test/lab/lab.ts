@@ -398,7 +398,8 @@ export class Lab {
         break;
       case 'garbage':
       case 'truncate':
-        this.sim.setOutputFault(s, kind);
+        // arg: the one xe subcommand whose output is spoilt (e.g. vm-list); without it, every command's.
+        this.sim.setOutputFault(s, kind, arg ?? null);
         break;
       case 'hostkey': {
         await replaceHostKey(h.info.dir, h.info.name);

@@ -67,9 +67,10 @@ export class Simulator extends SimCore {
     this.log(h.index, `slow ${ms} ms`);
   }
 
-  setOutputFault(h: SimHost, f: OutputFault): void {
+  setOutputFault(h: SimHost, f: OutputFault, only: string | null = null): void {
     h.faults.output = f;
-    this.log(h.index, `output fault ${f ?? 'none'}`);
+    h.faults.outputOnly = f ? only : null;
+    this.log(h.index, `output fault ${f ?? 'none'}${only ? ` (${only} only)` : ''}`);
   }
 
   /** How many calls hang now. */
@@ -98,7 +99,7 @@ export class Simulator extends SimCore {
       if (options.signal?.aborted) return null;
     }
     const r = await this.execInner(h, argv, options);
-    if (!r || !h.faults.output) return r;
+    if (!r || !h.faults.output || (h.faults.outputOnly !== null && argv.find((a) => !a.startsWith('-')) !== h.faults.outputOnly)) return r;
     return mangle(r, h.faults.output);
   }
 

@@ -50,7 +50,7 @@ export class SimCore extends EventEmitter {
       emergencyError: null,
       haArmed: options.ha,
       db: cloneDb(db),
-      faults: { power: 'on', blackhole: false, xapiDown: false, slowMs: 0, sessionDelayMs: 0, output: null, hostKeyChanged: false, wrongPassword: false },
+      faults: { power: 'on', blackhole: false, xapiDown: false, slowMs: 0, sessionDelayMs: 0, output: null, outputOnly: null, hostKeyChanged: false, wrongPassword: false },
       lostMasterSince: null,
       nextHelloAt: null,
       nextSyncAt: null,

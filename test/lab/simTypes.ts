@@ -66,6 +66,8 @@ export interface HostFaults {
   /** Every SSH command on the host is delayed by this (fault `slow`; applied by the lab through root's shell). */
   sessionDelayMs: number;
   output: OutputFault;
+  /** The one xe subcommand the output fault applies to; null = every command. */
+  outputOnly: string | null;
   hostKeyChanged: boolean;
   wrongPassword: boolean;
 }

@@ -48,7 +48,11 @@ export async function discoverPool(runner: HostRunner, address: string, options?
   const pool = await xeOperations.pool(run);
   const hosts = await xeOperations.hosts(run);
   const haEnabled = await xeOperations.haEnabled(run, pool.uuid);
-  const hostStats = await collectHostStats(run, hosts.map((h) => h.uuid));
+  // Best effort: what helps choose a new master later, never a reason to refuse the pool.
+  const stats = await collectHostStats(run, hosts.map((h) => h.uuid)).then(
+    (hostStats) => ({ hostStats }),
+    (error: Error) => ({ hostStatsUnread: error.message }),
+  );
   return {
     poolUuid: pool.uuid,
     poolName: pool.name,
@@ -56,7 +60,7 @@ export async function discoverPool(runner: HostRunner, address: string, options?
     masterUuid: pool.masterUuid ?? undefined,
     defaultSrUuid: pool.defaultSrUuid ?? undefined,
     haEnabled,
-    hostStats,
+    ...stats,
     discoveredAt: new Date().toISOString(),
     discoveredFrom: address,
   };

@@ -100,6 +100,7 @@ export class RecoveryExecutor {
   private stragglers: PoolMember[] = [];
   private defaultSr: DefaultSrCheck | undefined;
   private staleVms: VmSummary[] = [];
+  private staleVmsUnread: string | undefined;
   private pendingMaster: PoolMember | undefined;
   private haElected: PoolMember | undefined;
 
@@ -402,9 +403,18 @@ export class RecoveryExecutor {
     this.defaultSr = { uuid, name: sr?.name, valid: problems.length === 0, problems, proposal };
     context.log(`default-SR: ${uuid ?? '<not in database>'}${sr ? ` (${sr.name})` : ''}: ${problems.length ? `NOT valid: ${problems.join('; ')}` : 'valid'}`);
     if (proposal) context.log(`proposed default SR: ${proposal.uuid} (${proposal.name}); set it with xe pool-param-set uuid=${this.inventory.poolUuid} default-SR=${proposal.uuid}`);
-    if (plan.oldMaster) {
-      this.staleVms = await xeOperations.runningVms(run, plan.oldMaster.uuid);
-      if (this.staleVms.length) context.log(`VMs still marked running on the dead master ${plan.oldMaster.name}: ${this.staleVms.map((v) => v.name).join(', ')}`);
+    if (plan.oldMaster) await this.listStaleVms(plan.oldMaster, run, context);
+  }
+
+  /** Best effort: what the admin must look at next, never a reason to call a finished recovery failed. */
+  private async listStaleVms(oldMaster: PoolMember, run: XeRunner, context: StepContext): Promise<void> {
+    try {
+      this.staleVms = await xeOperations.runningVms(run, oldMaster.uuid);
+      if (this.staleVms.length) context.log(`VMs still marked running on the dead master ${oldMaster.name}: ${this.staleVms.map((v) => v.name).join(', ')}`);
+    } catch (error) {
+      if (context.signal?.aborted) throw error;
+      this.staleVmsUnread = (error as Error).message;
+      context.log(`could not list the VMs still marked running on ${oldMaster.name}: ${this.staleVmsUnread}`);
     }
   }
 
@@ -461,9 +471,10 @@ export class RecoveryExecutor {
       stragglers: this.stragglers,
       defaultSr: this.defaultSr,
       staleVms: this.staleVms,
+      ...(this.staleVmsUnread ? { staleVmsUnread: this.staleVmsUnread } : {}),
       pendingMaster: this.pendingMaster,
       oldMasterStillMaster,
-      nextSteps: nextSteps(outcome, plan, steps, { stragglers: this.stragglers, defaultSr: this.defaultSr, staleVms: this.staleVms, pendingMaster: this.pendingMaster, oldMasterStillMaster, haElected: this.haElected }),
+      nextSteps: nextSteps(outcome, plan, steps, { stragglers: this.stragglers, defaultSr: this.defaultSr, staleVms: this.staleVms, staleVmsUnread: this.staleVmsUnread, pendingMaster: this.pendingMaster, oldMasterStillMaster, haElected: this.haElected }),
     };
   }
 }

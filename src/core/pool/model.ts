@@ -24,6 +24,8 @@ export interface PoolInventory {
   readonly haEnabled: boolean;
   /** Per member UUID, what made it a good new master at discovery time. */
   readonly hostStats?: Readonly<Record<string, HostStats>>;
+  /** Why hostStats could not be read at discovery (best effort: the pool is added without them). */
+  readonly hostStatsUnread?: string;
   readonly discoveredAt: string;
   /** Which member answered the discovery. */
   readonly discoveredFrom: string;

@@ -44,6 +44,8 @@ export interface RecoveryReport {
   readonly stragglers: readonly PoolMember[];
   readonly defaultSr: DefaultSrCheck | undefined;
   readonly staleVms: readonly VmSummary[];
+  /** Why the VMs still marked running on the old master could not be listed (staleVms is then empty, not "none"). */
+  readonly staleVmsUnread?: string;
   /** A host whose transition to master has an unknown outcome: it may be becoming master. */
   readonly pendingMaster: PoolMember | undefined;
   /** HA elected this host while we waited: nothing was done by hand. */
@@ -94,7 +96,7 @@ export function nextSteps(
   outcome: RecoveryReport['outcome'],
   plan: RecoveryPlan,
   steps: readonly StepRecord[],
-  found: Pick<RecoveryReport, 'stragglers' | 'defaultSr' | 'staleVms' | 'pendingMaster' | 'oldMasterStillMaster' | 'haElected'>,
+  found: Pick<RecoveryReport, 'stragglers' | 'defaultSr' | 'staleVms' | 'staleVmsUnread' | 'pendingMaster' | 'oldMasterStillMaster' | 'haElected'>,
 ): string[] {
   const { stragglers, defaultSr, staleVms, pendingMaster } = found;
   const result: string[] = [];
@@ -131,6 +133,12 @@ export function nextSteps(
   if (stragglers.length) result.push(`Run "Recover Slaves" again once these hosts are reachable: ${stragglers.map((m) => m.name).join(', ')}.`);
   if (defaultSr?.proposal) result.push(`Set the default SR to "${defaultSr.proposal.name}" (${defaultSr.proposal.uuid}): xe pool-param-set uuid=${plan.poolUuid} default-SR=${defaultSr.proposal.uuid}.`);
   else if (defaultSr && !defaultSr.valid) result.push(`Fix the default SR: ${defaultSr.problems.join('; ')}.`);
+  if (found.staleVmsUnread && plan.oldMaster) {
+    result.push(
+      `The VMs still marked Running on the dead master ${plan.oldMaster.name} could not be listed (${found.staleVmsUnread}): ` +
+        `check them on the new master with xe vm-list resident-on=${plan.oldMaster.uuid} power-state=running is-control-domain=false.`,
+    );
+  }
   if (staleVms.length && plan.oldMaster) {
     result.push(
       `${staleVms.length} VM(s) are still marked Running on the dead master ${plan.oldMaster.name} (${staleVms.map((v) => v.name).join(', ')}). ` +

@@ -158,6 +158,32 @@ describe('engine: recovery against the lab', function () {
       assert.deepEqual(report.staleVms.map((v) => v.name).sort(), [vmName, db().vms.find((v) => !v.isControlDomain && v.residentOn === db().hosts[0]?.uuid && v.uuid !== vm.uuid)?.nameLabel].sort());
     }));
 
+  it('Add Pool with an unreadable vm-list on the master: the pool is added without host stats, and says why (issue 12, finding 7)', () =>
+    withLabEngine({ name: 'eng-stats', baseAddress: '127.77.119', hosts: 2, timeScale: SCALE, vmsPerHost: 1 }, async (lab, engine) => {
+      await lab.fault('garbage', 1, 'vm-list');
+      const inventory = await discoverPool(engine.runner, address(lab, 2));
+      assert.equal(inventory.members.length, 2);
+      assert.equal(inventory.hostStats, undefined);
+      assert.match(inventory.hostStatsUnread ?? '', /vm-list output/);
+    }));
+
+  it('best effort stays best effort: an unreadable vm-list on the new master leaves the recovery completed, and says how to check the VMs by hand (issue 12, finding 7)', () =>
+    withPool({ name: 'eng-vms', baseAddress: '127.77.118', hosts: 3, model: 'docs' }, async (scene) => {
+      const { lab } = scene;
+      await lab.fault('poweroff', 1);
+      await waitForEmergency(lab, [2, 3]);
+      await lab.fault('garbage', 2, 'vm-list');
+      await lab.fault('garbage', 3, 'vm-list');
+      const report = await recover(scene);
+      assertRecovered(lab, report, 1);
+      assert.ok(report.defaultSr?.valid, JSON.stringify(report.defaultSr));
+      assert.deepEqual(report.staleVms, []);
+      const oldMaster = scene.inventory.members.find((m) => m.address === address(lab, 1));
+      const check = report.nextSteps.find((s) => s.includes('could not be listed'));
+      assert.ok(check, report.nextSteps.join('\n'));
+      assert.ok(check.includes(`xe vm-list resident-on=${oldMaster?.uuid ?? '-'} power-state=running`), check);
+    }));
+
   it('refuses to recover a healthy pool and changes nothing', () =>
     withPool({ name: 'eng-healthy', baseAddress: '127.77.114' }, async (scene) => {
       const before = roles(scene.lab);
