@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import type { PoolInventory, PoolMember } from './core/pool/model';
-import { isHostAddress, isUuid } from './core/xe/validate';
+import { hostAddressProblem, isUuid, unbracketedAddress } from './core/xe/validate';
 import type { PoolLogin, StoredPool } from './poolRegistry';
 
 /** A pool as `xenPools.pools` declares it, once checked. */
@@ -47,8 +47,6 @@ function optionalString(entry: Record<string, unknown>, key: string, check?: (va
 }
 
 const uuidCheck = (value: string) => (isUuid(value) ? undefined : 'is not a UUID');
-/** `[fd00::1]` as a URL writes it is the same address as `fd00::1`. */
-const unbracketed = (value: string) => value.trim().replace(/^\[(.*)\]$/, '$1');
 
 function checkMember(raw: unknown, index: number): DeclaredPool['members'][number] {
   const at = `members[${index}]`;
@@ -56,13 +54,13 @@ function checkMember(raw: unknown, index: number): DeclaredPool['members'][numbe
   const unknown = Object.keys(raw).find((key) => !MEMBER_KEYS.has(key));
   if (unknown) throw new EntryProblem(`${at}.${unknown}: is not a member field (address, name, uuid)`);
   const address = raw.address;
-  if (typeof address !== 'string' || !isHostAddress(unbracketed(address))) {
-    throw new EntryProblem(`${at}.address: ${JSON.stringify(address ?? null)} is not a host address (IPv4, IPv6 or DNS name, without a port)`);
-  }
+  if (typeof address !== 'string') throw new EntryProblem(`${at}.address: must be a string (an IPv4 or IPv6 address or a DNS name)`);
+  const problem = hostAddressProblem(address);
+  if (problem) throw new EntryProblem(`${at}.address: ${problem}`);
   try {
     const name = optionalString(raw, 'name', (v) => (v.trim() ? undefined : 'is empty'));
     const uuid = optionalString(raw, 'uuid', uuidCheck);
-    return { address: unbracketed(address), ...(name ? { name } : {}), ...(uuid ? { uuid } : {}) };
+    return { address: unbracketedAddress(address), ...(name ? { name } : {}), ...(uuid ? { uuid } : {}) };
   } catch (error) {
     throw new EntryProblem(`${at}.${(error as Error).message}`);
   }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { discoverPool } from '../core/pool/discovery';
-import { isHostAddress } from '../core/xe/validate';
+import { hostAddressProblem, isHostAddress, unbracketedAddress } from '../core/xe/validate';
 import { xeOperations } from '../core/xe/operations';
 import type { PoolLogin } from '../poolRegistry';
 import type { XenNode } from '../tree/nodes';
@@ -58,9 +58,9 @@ async function askAddPool(): Promise<AddPoolArguments> {
         ...where,
         prompt: 'Address of any host of the pool (IP or DNS name, or a Host alias from ~/.ssh/config). The members are discovered from it.',
         value: address,
-        validate: (value) => (isHostAddress(value.trim()) ? undefined : 'Enter an IPv4/IPv6 address or a host name'),
+        validate: hostAddressProblem,
       });
-      if (typeof answer === 'string') address = answer.trim();
+      if (typeof answer === 'string') address = unbracketedAddress(answer);
     } else if (step === 2) {
       answer = await ui.current.stepInput({ ...where, prompt: 'SSH user on the hosts (XenServer: root)', value: user, validate: (v) => (USER_NAME.test(v) ? undefined : 'Not a user name') });
       if (typeof answer === 'string') user = answer;

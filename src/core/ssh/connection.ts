@@ -36,6 +36,8 @@ export interface ConnectionDependencies {
   readonly secrets: SshSecrets;
   readonly authMethods: readonly AuthMethod[];
   readonly settings: ConnectionSettings;
+  /** How host names are resolved; the system resolver (dns.lookup) unless a test answers instead. */
+  readonly lookup?: net.LookupFunction;
 }
 
 const MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
@@ -355,7 +357,7 @@ async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependen
     };
 
     startDeadline();
-    const sock: Duplex = jump ? forwardThrough(jump, target, fail) : directSocket(target, fail);
+    const sock: Duplex = jump ? forwardThrough(jump, target, fail) : directSocket(target, fail, deps.lookup);
 
     client.once('ready', () => {
       if (settled) {
@@ -411,8 +413,8 @@ async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependen
   });
 }
 
-function directSocket(target: ResolvedSshTarget, fail: (error: Error) => void): net.Socket {
-  const socket = net.connect({ host: target.hostName, port: target.port });
+function directSocket(target: ResolvedSshTarget, fail: (error: Error) => void, lookup: net.LookupFunction | undefined): net.Socket {
+  const socket = net.connect({ host: target.hostName, port: target.port, ...(lookup ? { lookup } : {}) });
   socket.setNoDelay(true);
   socket.once('error', (error: NodeJS.ErrnoException) => {
     const failure = socketFailure(error);
@@ -439,8 +441,12 @@ function describeSocketError(failure: string, error: Error): string {
   switch (failure) {
     case 'refused':
       return 'connection refused (host powered off or sshd not running)';
-    case 'unreachable':
+    case 'unreachable': {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTFOUND') return 'no such host name (the resolver does not know it; check the spelling or ~/.ssh/config)';
+      if (code === 'EAI_AGAIN') return 'the host name cannot be resolved now (no answer from the resolver)';
       return `unreachable (${error.message})`;
+    }
     default:
       return error.message;
   }

@@ -1,3 +1,4 @@
+import type * as net from 'node:net';
 import { defaultAuthMethods, type AuthMethod, type SshSecrets } from './auth';
 import { SshConnection, type ConnectionSettings, type ExecResult } from './connection';
 import { SshAbortedError, SshChannelRefusedError } from './errors';
@@ -24,6 +25,8 @@ export interface TransportDependencies {
   /** Which login methods to try for a target; OpenSSH's default order if absent. */
   readonly authMethods?: (target: ResolvedSshTarget) => readonly AuthMethod[];
   readonly settings?: Partial<TransportSettings>;
+  /** How host names are resolved; the system resolver unless a test answers instead (no DNS traffic from tests). */
+  readonly lookup?: net.LookupFunction;
 }
 
 /** Where to run a command, and optionally how to log in there (else the transport's defaults). */
@@ -166,6 +169,7 @@ export class SshTransport {
           secrets: login.secrets ?? this.deps.secrets,
           authMethods: login.auth ?? this.deps.authMethods?.(target) ?? defaultAuthMethods(target.identityFiles),
           settings: this.settings,
+          ...(this.deps.lookup ? { lookup: this.deps.lookup } : {}),
         });
         this.openedCount++;
         this.live.add(connection);

@@ -95,6 +95,28 @@ export function isHostAddress(value: string): boolean {
   return isIPv4(value) || (!value.includes('%') && isIPv6(value)) || isDnsHostname(value);
 }
 
+/** `[fd00::1]`, as URLs and ssh write an IPv6 address, is the address `fd00::1`. */
+export function unbracketedAddress(text: string): string {
+  return text.trim().replace(/^\[(.*)\]$/, '$1');
+}
+
+/**
+ * Why the text an admin typed as a host's address is none, said so that it can be fixed; undefined when it is one
+ * (after unbracketedAddress). A port is never part of an address here: ssh's port is a setting of its own.
+ */
+export function hostAddressProblem(text: string): string | undefined {
+  const value = unbracketedAddress(text);
+  if (value === '') return 'the address is empty: give an IPv4 or IPv6 address or a DNS name';
+  if (isHostAddress(value)) return undefined;
+  const shown = JSON.stringify(showValue(value));
+  const withPort = /^\[([^\]]*)\]:(.*)$/.exec(text.trim()) ?? /^([^:]*):([^:]*)$/.exec(value);
+  if (withPort && isHostAddress(withPort[1] ?? '')) {
+    return `${shown} has a port (:${showValue(withPort[2] ?? '')}): give the address alone (another SSH port than 22 goes into "port" of the pool in xenPools.pools, or a Host alias with Port in ~/.ssh/config)`;
+  }
+  if (value.includes('%') && isIPv6(value.slice(0, value.indexOf('%')))) return `${shown} has a zone id (${showValue(value.slice(value.indexOf('%')))}), which means nothing to the other hosts of the pool: give the address alone`;
+  return `${shown} is not an IPv4 or IPv6 address or a DNS name`;
+}
+
 export function requireHostAddress(parameter: string, value: string): string {
   if (!isHostAddress(value)) {
     throw new UnsafeXeValueError(parameter, value, 'is not a valid host address (IPv4, IPv6 or DNS name)');
