@@ -153,7 +153,8 @@ export async function removePool(context: CommandContext, node?: XenNode): Promi
   }
   const confirmed = await ui.current.confirm(`Remove pool ${name} from the view?`, 'The remembered members, the stored password and the passphrase of its key file are deleted. Nothing changes on the hosts.', 'Remove');
   if (!confirmed) return;
-  await context.registry.remove(monitor.inventory.poolUuid);
+  // Removing closes the pool's connections: never under a running recovery step, whose outcome would be lost.
+  await context.registry.locks.withLock(monitor.inventory, 'Remove Pool', () => context.registry.remove(monitor.inventory.poolUuid));
   context.log.info(`[pool] removed ${name}`);
 }
 

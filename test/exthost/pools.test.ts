@@ -8,7 +8,7 @@ import type { XenPoolsApi } from '../../src/extension';
 import type { XenNode } from '../../src/tree/nodes';
 import { labControl, labs, type LabHandle } from './support/labControl';
 import { activateProduct, hostNode, hostNodes, logText, poolNode, refresh, withUi } from './support/product';
-import { back, no, pickFirst, pickWhere, ScriptedUi, type, yes } from './support/scriptedUi';
+import { back, no, notificationsShown, pickFirst, pickWhere, ScriptedUi, type, yes } from './support/scriptedUi';
 
 let api: XenPoolsApi;
 
@@ -217,6 +217,19 @@ describe('XenServer Pools against lab pools, in VS Code', function () {
       } finally {
         await monitor.runner.shell(master.address, `rm -rf ${lockDir}`);
       }
+    });
+
+    it('Remove Pool while a recovery holds the pool is refused and keeps the pool (issue 12, bad input)', async () => {
+      const monitor = api.registry.pools().find((m) => m.inventory.poolName === pool);
+      assert.ok(monitor);
+      let finishRecovery: () => void = () => undefined;
+      const recovery = api.registry.locks.withLock(monitor.inventory, 'Guided Recovery', () => new Promise<void>((resolve) => (finishRecovery = resolve)));
+      const shownBefore = notificationsShown.length;
+      await withUi(new ScriptedUi(yes), () => vscode.commands.executeCommand('xenPools.removePool', poolNode(pool)));
+      finishRecovery();
+      await recovery;
+      assert.ok(api.tree.getChildren().some((n) => n.label === pool), 'the pool was removed under a running recovery');
+      assert.match(notificationsShown.slice(shownBefore).join('\n'), new RegExp(`${pool} is busy: "Guided Recovery" has been running since`));
     });
 
     it('Remove Pool asks, then forgets the pool without touching the hosts', async () => {

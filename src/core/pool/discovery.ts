@@ -2,6 +2,7 @@ import { xeOperations } from '../xe/operations';
 import type { HostRunner } from './hostAccess';
 import type { XeRunner } from '../xe/operations';
 import type { HostStats, HostStatus, PoolInventory } from './model';
+import type { HostProbeFacts } from './probe';
 import { probeHost, type ProbeOptions } from './prober';
 
 /** Discovery could not list the pool's members; the message says why and what to do. */
@@ -17,8 +18,23 @@ function why(status: HostStatus): string | undefined {
   if (health.kind === 'unreachable' || health.kind === 'invalid') return health.message;
   if (health.kind !== 'probed') return 'not probed';
   if (!health.facts.role) return health.facts.roleProblem ?? 'its role is unknown';
-  if (health.facts.xapi !== 'running') return `its xapi is ${health.facts.xapi}`;
-  return undefined;
+  return xapiProblem(health.facts);
+}
+
+/** Why discovery cannot ask this host's xapi, as the probe saw it. */
+function xapiProblem(facts: HostProbeFacts): string | undefined {
+  switch (facts.xapi) {
+    case 'running':
+      return undefined;
+    case 'missing':
+      return 'xe is not found there (not a XenServer / XCP-ng host, or xe is not on its PATH)';
+    case 'hung':
+      return 'its xapi does not answer (xe host-is-in-emergency-mode hung)';
+    case 'down':
+      return 'its xapi is not running (xe: connection refused); start its toolstack (xe-toolstack-restart) first';
+    case 'unknown':
+      return `xe host-is-in-emergency-mode failed there (${facts.emergencyFailure?.code ?? 'no reason given'})`;
+  }
 }
 
 /**

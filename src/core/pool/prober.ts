@@ -46,7 +46,7 @@ export async function probeHost(runner: HostRunner, member: PoolMember, options:
   const started = Date.now();
   let health: HostHealth;
   try {
-    const result = await runner.shell(member.address, PROBE_SCRIPT, { timeoutMs: options.commandTimeoutMs, signal: options.signal });
+    const result = await runner.shell(member.address, PROBE_SCRIPT, { timeoutMs: options.commandTimeoutMs, signal: options.signal, display: 'the health probe' });
     const facts = parseProbeOutput(result);
     const wrongHost = identityProblem(member, facts);
     health = wrongHost ? { kind: 'invalid', message: wrongHost } : { kind: 'probed', facts };

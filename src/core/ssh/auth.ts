@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { AnyAuthMethod, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
 import { ssh2 } from './ssh2';
 import { ParsedFileCache } from './fileCache';
@@ -134,7 +135,10 @@ export class AuthSequence {
     const username = this.account.user;
     switch (method.kind) {
       case 'agent':
-        return method.socket ? { type: 'agent', username, agent: method.socket } : 'no agent socket (SSH_AUTH_SOCK unset)';
+        if (!method.socket) return 'no agent socket (SSH_AUTH_SOCK unset)';
+        // ssh2 would fail the whole login with "Failed to connect to agent"; this one method is skipped instead.
+        if (!(await isSocket(method.socket))) return `no ssh-agent listens at ${method.socket} (SSH_AUTH_SOCK points to nothing)`;
+        return { type: 'agent', username, agent: method.socket };
       case 'key':
         return this.prepareKey(method.file);
       case 'password': {
@@ -158,7 +162,8 @@ export class AuthSequence {
     try {
       key = await privateKeyFiles.read(file);
     } catch (error) {
-      return `unreadable (${(error as NodeJS.ErrnoException).code})`;
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === 'EISDIR' ? 'is a directory, not a key file' : `unreadable (${code})`;
     }
     if (!key) return 'no such file';
     if (key.parsed instanceof Error && /passphrase/i.test(key.parsed.message)) {
@@ -171,6 +176,15 @@ export class AuthSequence {
       return { type: 'publickey', username: this.account.user, key: key.data, passphrase };
     }
     if (key.parsed instanceof Error) return `not a private key ssh2 can read (${key.parsed.message})`;
+    if (!key.parsed.isPrivateKey()) return 'is a public key: give the private key file (the one without .pub)';
     return { type: 'publickey', username: this.account.user, key: key.parsed };
+  }
+}
+
+async function isSocket(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isSocket();
+  } catch {
+    return false;
   }
 }

@@ -1,5 +1,6 @@
 /* Builds the product's engine (src/core) against a running lab, the way the extension will. */
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AuthMethod, SshSecrets } from '../../../src/core/ssh/auth';
@@ -16,6 +17,8 @@ export interface EngineOptions {
   /** known_hosts files; default: the lab's, so every host key is known. */
   readonly knownHosts?: readonly string[];
   readonly confirmUnknown?: ConfirmUnknownHostKey;
+  /** The resolver for host names (default: the system's). */
+  readonly lookup?: LookupFunction;
 }
 
 export interface Engine {
@@ -34,6 +37,7 @@ export function engineFor(lab: Lab, options: EngineOptions = {}): Engine {
     secrets: { password: async () => undefined, passphrase: async () => undefined, ...options.secrets },
     authMethods: () => options.authMethods ?? [{ kind: 'key', file: lab.keyFile }],
     settings: { connectTimeoutMs: 3_000, ...options.settings },
+    ...(options.lookup ? { lookup: options.lookup } : {}),
   });
   const runner = new HostRunner(transport, { user: lab.user, ...(lab.sshPort !== 22 ? { port: lab.sshPort } : {}) });
   return {
