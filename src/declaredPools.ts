@@ -111,6 +111,7 @@ function declaredToStored(declared: DeclaredPool): StoredPool {
     masterUuid: master?.uuid,
     defaultSrUuid: undefined,
     haEnabled: false,
+    haUnknown: true,
     discoveredAt: new Date(0).toISOString(),
     discoveredFrom: 'settings (xenPools.pools)',
   };
@@ -144,4 +145,36 @@ export function parseDeclaredPools(raw: unknown): { pools: StoredPool[]; problem
     }
   });
   return { pools, problems };
+}
+
+/** What a declared pool's probes taught, kept across restarts: each member's host UUID by address, HA's state. */
+export interface LearntFacts {
+  readonly members: Readonly<Record<string, string>>;
+  readonly haEnabled?: boolean;
+}
+
+export function learntFrom(inventory: PoolInventory): LearntFacts {
+  const members = Object.fromEntries(inventory.members.filter((m) => !m.provisionalUuid).map((m) => [m.address, m.uuid]));
+  return { members, ...(inventory.haUnknown ? {} : { haEnabled: inventory.haEnabled }) };
+}
+
+/**
+ * A declared pool's inventory with what earlier probes taught: a member the settings give no UUID takes the one its
+ * host answered with (so the identity check holds it to that host from the first probe on, as for an added pool),
+ * and HA's state is known. What the settings say themselves always wins.
+ */
+export function withLearnt(inventory: PoolInventory, learnt: LearntFacts | undefined): PoolInventory {
+  if (!learnt) return inventory;
+  const taken = new Set(inventory.members.filter((m) => !m.provisionalUuid).map((m) => m.uuid.toLowerCase()));
+  let masterUuid = inventory.masterUuid;
+  const members = inventory.members.map((member): PoolMember => {
+    const uuid = member.provisionalUuid ? learnt.members[member.address] : undefined;
+    if (!uuid || !isUuid(uuid) || taken.has(uuid.toLowerCase())) return member;
+    taken.add(uuid.toLowerCase());
+    if (masterUuid === member.uuid) masterUuid = uuid;
+    return { uuid, name: member.name, address: member.address };
+  });
+  const { haUnknown, ...known } = inventory;
+  const ha = learnt.haEnabled === undefined ? { ...(haUnknown ? { haUnknown } : {}), haEnabled: inventory.haEnabled } : { haEnabled: learnt.haEnabled };
+  return { ...known, ...ha, members, masterUuid };
 }

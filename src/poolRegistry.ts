@@ -9,6 +9,7 @@ import { HostRunner, type PoolAccess, type XeCallRecord } from './core/pool/host
 import { PoolLocks } from './core/pool/locks';
 import type { PoolInventory } from './core/pool/model';
 import { PoolMonitor } from './core/pool/monitor';
+import { learntFrom, withLearnt, type LearntFacts } from './declaredPools';
 import { readDeclaredPools, readSettings } from './settings';
 import { ui } from './ui';
 
@@ -28,6 +29,8 @@ export interface StoredPool {
 }
 
 const STORE_KEY = 'xenPools.pools';
+/** What declared pools' probes taught (LearntFacts), by the pool's UUID in the registry. */
+const LEARNT_KEY = 'xenPools.learnt';
 const passwordKey = (poolUuid: string) => `xenPools.password.${poolUuid}`;
 const passphraseKey = (keyFile: string) => `xenPools.passphrase.${keyFile}`;
 
@@ -181,17 +184,34 @@ export class PoolRegistry implements vscode.Disposable {
     const poolUuid = stored.inventory.poolUuid;
     const runner = new HostRunner(() => this.transport, this.access(stored.login, { password: () => this.storedPassword(poolUuid) }, poolUuid));
     runner.onXeCall((call) => this.onXeCall(stored.inventory.poolName, call));
-    const monitor = new PoolMonitor(runner, stored.inventory, () => ({ commandTimeoutMs: readSettings().transport.commandTimeoutMs ?? 30_000 }));
+    const inventory = stored.declared ? withLearnt(stored.inventory, this.learnt()[poolUuid]) : stored.inventory;
+    const monitor = new PoolMonitor(runner, inventory, () => ({ commandTimeoutMs: readSettings().transport.commandTimeoutMs ?? 30_000 }));
+    if (stored.declared) monitor.onDidLearn((learnt) => void this.rememberLearnt(poolUuid, learntFrom(learnt)));
     monitor.onDidChange((hostUuid) => this.changed.fire({ poolUuid: stored.inventory.poolUuid, ...(hostUuid ? { hostUuid } : {}) }));
     this.monitors.set(stored.inventory.poolUuid, monitor);
     this.startedWith.set(poolUuid, startKey(stored));
     return monitor;
   }
 
+  private learnt(): Record<string, LearntFacts> {
+    return this.context.globalState.get<Record<string, LearntFacts>>(LEARNT_KEY, {});
+  }
+
+  private rememberLearnt(poolUuid: string, facts: LearntFacts | undefined): Thenable<void> {
+    const learnt = { ...this.learnt() };
+    if (facts) learnt[poolUuid] = facts;
+    else delete learnt[poolUuid];
+    return this.context.globalState.update(LEARNT_KEY, learnt);
+  }
+
   /** Declared pools follow their settings at once: new ones start, removed ones go, a changed login or member list restarts its monitor. */
   private syncDeclaredPools(): void {
     const stored = this.stored();
-    for (const uuid of [...this.monitors.keys()]) if (!stored.some((p) => p.inventory.poolUuid === uuid)) this.monitors.delete(uuid);
+    for (const uuid of [...this.monitors.keys()]) {
+      if (stored.some((p) => p.inventory.poolUuid === uuid)) continue;
+      this.monitors.delete(uuid);
+      void this.rememberLearnt(uuid, undefined);
+    }
     for (const pool of stored) {
       const running = this.monitors.get(pool.inventory.poolUuid);
       if (running && (!pool.declared || this.startedWith.get(pool.inventory.poolUuid) === startKey(pool))) continue;

@@ -22,6 +22,11 @@ export interface PoolInventory {
   readonly masterUuid: string | undefined;
   readonly defaultSrUuid: string | undefined;
   readonly haEnabled: boolean;
+  /**
+   * HA's state was never read: a pool declared in settings whose master has not answered yet (the monitor reads it
+   * from the master as soon as one answers). A plan then disarms HA on every survivor first, harmless where it is off.
+   */
+  readonly haUnknown?: boolean;
   /** Per member UUID, what made it a good new master at discovery time. */
   readonly hostStats?: Readonly<Record<string, HostStats>>;
   /** Why hostStats could not be read at discovery (best effort: the pool is added without them). */

@@ -2,6 +2,7 @@ import type { HostRunner } from './hostAccess';
 import type { HostStatus, PoolInventory, PoolMember, PoolVerdict } from './model';
 import { probeHost, type ProbeOptions } from './prober';
 import { judgePool } from './verdict';
+import { xeOperations } from '../xe/operations';
 import { isUuid } from '../xe/validate';
 
 /** A transition to master whose outcome is unknown (the call ended uncleanly): the host may be becoming master. */
@@ -26,6 +27,7 @@ export class PoolMonitor {
   /** Each host's last successful probe: a host that stops answering keeps showing the role it had. */
   private readonly lastProbed = new Map<string, HostStatus>();
   private readonly listeners: ((hostUuid: string | undefined) => void)[] = [];
+  private readonly learnListeners: ((inventory: PoolInventory) => void)[] = [];
   private currentVerdict: PoolVerdict | undefined;
   private inFlight = 0;
   private pending: PendingTransition | undefined;
@@ -87,6 +89,11 @@ export class PoolMonitor {
     };
   }
 
+  /** Called whenever a probe taught the inventory what it did not know: a declared member's UUID, HA's state. */
+  onDidLearn(listener: (inventory: PoolInventory) => void): void {
+    this.learnListeners.push(listener);
+  }
+
   /** After a rediscovery: new members appear, gone ones disappear, known ones keep their last state. */
   replaceInventory(inventory: PoolInventory): void {
     this.inventoryValue = inventory;
@@ -120,6 +127,7 @@ export class PoolMonitor {
           this.emit(status.member.uuid);
         }),
       );
+      if (this.inventory.haUnknown) await this.learnHa();
     } finally {
       this.inFlight--;
       this.judge();
@@ -140,12 +148,35 @@ export class PoolMonitor {
     const known: PoolMember = { uuid: learnt, name: member.name, address: member.address };
     this.statuses.delete(member.uuid);
     this.lastProbed.delete(member.uuid);
-    this.inventoryValue = {
+    this.learnt({
       ...this.inventory,
       members: this.inventory.members.map((m) => (m === member ? known : m)),
       ...(this.inventory.masterUuid === member.uuid ? { masterUuid: learnt } : {}),
-    };
+    });
     return { ...status, member: known };
+  }
+
+  /** Reads HA's state from the one running master, if there is one now; it stays unknown otherwise. */
+  private async learnHa(): Promise<void> {
+    const masters = this.inventory.members.filter((m) => {
+      const health = this.statuses.get(m.uuid)?.health;
+      return health?.kind === 'probed' && health.facts.role?.role === 'master' && health.facts.xapi === 'running';
+    });
+    const [master, another] = masters;
+    if (!master || another) return;
+    try {
+      const haEnabled = await xeOperations.poolHaEnabled(this.runner.xe(master.address, { timeoutMs: this.probeOptions().commandTimeoutMs }));
+      const inventory: PoolInventory = { ...this.inventory, haEnabled };
+      delete (inventory as { haUnknown?: boolean }).haUnknown;
+      this.learnt(inventory);
+    } catch {
+      // The probe said what matters; HA stays unknown and is read at the next refresh.
+    }
+  }
+
+  private learnt(inventory: PoolInventory): void {
+    this.inventoryValue = inventory;
+    for (const listener of this.learnListeners) listener(inventory);
   }
 
   private judge(): void {

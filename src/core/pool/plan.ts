@@ -199,6 +199,10 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
     steps.push({ kind: 'wait-for-ha', host: chosen.member });
   } else if (chosen) {
     const haOn = verdict.kind === 'ha' || inventory.haEnabled || alive.some((s) => s.facts.emergencyFailure?.code.startsWith('HA_'));
+    if (!haOn && inventory.haUnknown) {
+      notes.push('HA state unknown (the pool is declared in settings and no master has answered since): HA is disarmed on each survivor first (host-emergency-ha-disable --force); where HA is off, that changes nothing.');
+      for (const s of alive) steps.push({ kind: 'disable-ha', host: s.member });
+    }
     if (haOn) {
       notes.push('HA is enabled: its emergency commands are refused (HA_IS_ENABLED) until HA is disabled on each survivor with host-emergency-ha-disable --force. Its own election did not bring a new master; this is the manual path.');
       for (const s of alive) steps.push({ kind: 'disable-ha', host: s.member });

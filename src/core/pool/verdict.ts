@@ -88,6 +88,9 @@ export function judgePool(inventory: PoolInventory, statuses: readonly HostStatu
   if (masterLost && inventory.haEnabled) {
     return { kind: 'ha', masterAddress, evidence: ['HA was enabled at the last discovery: xapi elects a new master by itself after its timeout', ...evidence] };
   }
+  if (masterLost && inventory.haUnknown) {
+    evidence.unshift('HA state unknown (declared in settings; no master has answered since): the recovery disarms HA on each survivor first, harmless where HA is off');
+  }
   if (emergencySlaves.length > 0) {
     const answeringSlaves = slaves.filter((h) => h.facts.emergency !== undefined);
     const model = emergencySlaves.length === answeringSlaves.length ? 'docs' : 'code';

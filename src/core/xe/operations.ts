@@ -175,6 +175,13 @@ export const xeOperations = {
     return value === 'true';
   },
 
+  /** HA of the pool the host belongs to, without knowing the pool's UUID (a declared pool may not have it). */
+  async poolHaEnabled(run: XeRunner): Promise<boolean> {
+    const [value, extra] = parseMinimal(await runChecked(run, xe.poolList({ params: ['ha-enabled'], minimal: true })), 'pool-list ha-enabled');
+    if (extra !== undefined || (value !== 'true' && value !== 'false')) throw new XeParseError('pool-list ha-enabled', 1, value ?? '', 'not one boolean');
+    return value === 'true';
+  },
+
   async setDefaultSr(run: XeRunner, poolUuid: string, srUuid: string): Promise<void> {
     await runChecked(run, xe.poolParamSet({ uuid: poolUuid, defaultSr: srUuid }));
   },

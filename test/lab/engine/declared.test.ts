@@ -4,9 +4,9 @@
 import { strict as assert } from 'node:assert';
 import { PoolMonitor } from '../../../src/core/pool/monitor';
 import { planRecovery } from '../../../src/core/pool/plan';
-import { parseDeclaredPools } from '../../../src/declaredPools';
+import { learntFrom, parseDeclaredPools, withLearnt, type LearntFacts } from '../../../src/declaredPools';
 import { Lab } from '../lab';
-import { address, engineFor, type Engine } from './harness';
+import { address, engineFor, waitUntilSettled, type Engine } from './harness';
 
 describe('engine: a pool declared without UUIDs (issue 12, finding 6)', function () {
   this.timeout(60_000);
@@ -47,5 +47,31 @@ describe('engine: a pool declared without UUIDs (issue 12, finding 6)', function
     const plan = planRecovery(monitor.inventory, monitor.verdict ?? { kind: 'unknown', evidence: [] }, monitor.allStatuses());
     assert.ok(plan.candidate, plan.refusals.map((r) => r.reason).join('; '));
     assert.equal(plan.refusals.filter((r) => !r.forceable).length, 0, plan.refusals.map((r) => r.reason).join('; '));
+    // HA was never read (no master answered): the plan disarms it on each survivor first, harmless where it is off.
+    assert.equal(monitor.inventory.haUnknown, true);
+    assert.match(monitor.verdict?.evidence.join('\n') ?? '', /HA state unknown/);
+    assert.deepEqual(plan.steps.filter((step) => step.kind === 'disable-ha').map((step) => step.host.name), ['xcp-host2', 'xcp-host3']);
+    await lab.heal(1);
+  });
+
+  it('learns HA from the master once one answers, and tells its listener what it learnt, to be kept across restarts (issue 12, finding 6)', async () => {
+    await waitUntilSettled(lab);
+    lab.sim.host(1).db.pool.haEnabled = true; // as after xe pool-ha-enable (the lab has no HA daemon to arm here)
+    const declared = parseDeclaredPools([{ name: 'pool-lab', members: [1, 2, 3].map((n) => ({ address: address(lab, n) })) }]).pools[0];
+    assert.ok(declared);
+    const monitor = new PoolMonitor(engine.runner, declared.inventory, () => ({ commandTimeoutMs: 3_000 }));
+    const learnt: LearntFacts[] = [];
+    monitor.onDidLearn((inventory) => learnt.push(learntFrom(inventory)));
+    await monitor.refresh();
+    lab.sim.host(1).db.pool.haEnabled = false;
+    assert.equal(monitor.inventory.haUnknown, undefined);
+    assert.equal(monitor.inventory.haEnabled, true);
+    const last = learnt.at(-1);
+    assert.deepEqual(last, { members: Object.fromEntries([1, 2, 3].map((n) => [address(lab, n), lab.hosts[n - 1]?.info.uuid])), haEnabled: true });
+    // What a restart starts from: the same declaration with what was learnt.
+    const restarted = withLearnt(declared.inventory, last);
+    assert.deepEqual(restarted.members.map((m) => [m.uuid, m.provisionalUuid]), [1, 2, 3].map((n) => [lab.hosts[n - 1]?.info.uuid, undefined]));
+    assert.equal(restarted.haEnabled, true);
+    assert.equal(restarted.haUnknown, undefined);
   });
 });

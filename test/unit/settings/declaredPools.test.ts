@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { parseDeclaredPools } from '../../../src/declaredPools';
+import { learntFrom, parseDeclaredPools, withLearnt } from '../../../src/declaredPools';
 
 const good = { name: 'pool-a', uuid: '0a1b2c3d-0000-4aaa-8bbb-00000000000a', members: [{ address: '10.0.0.1', name: 'h1', uuid: '0a1b2c3d-0001-4aaa-8bbb-000000000001' }] };
 
@@ -52,5 +52,43 @@ describe('xenPools.pools: every entry checked, a bad one skipped with its reason
   it('marks members declared without a UUID, so their first probe teaches it (not an identity mismatch)', () => {
     const { pools } = parseDeclaredPools([{ name: 'p', members: [{ address: '10.0.0.1' }, { address: '10.0.0.2', uuid: '0a1b2c3d-0002-4aaa-8bbb-000000000002' }] }]);
     assert.deepEqual(pools[0]?.inventory.members.map((m) => m.provisionalUuid ?? false), [true, false]);
+  });
+});
+
+describe('what a declared pool learnt, kept across restarts (issue 12, finding 6)', () => {
+  const HOST_A = '0a1b2c3d-000a-4aaa-8bbb-00000000000a';
+  const HOST_B = '0a1b2c3d-000b-4aaa-8bbb-00000000000b';
+  const declared = () => {
+    const [pool] = parseDeclaredPools([{ name: 'p', master: '10.0.0.1', members: [{ address: '10.0.0.1' }, { address: '10.0.0.2', uuid: HOST_B }, { address: '10.0.0.3' }] }]).pools;
+    assert.ok(pool);
+    return pool.inventory;
+  };
+
+  it('starts with HA unknown and stand-in UUIDs for members without one', () => {
+    const inventory = declared();
+    assert.equal(inventory.haUnknown, true);
+    assert.deepEqual(inventory.members.map((m) => m.provisionalUuid ?? false), [true, false, true]);
+  });
+
+  it('gives a member the UUID its host answered with, and the master too; HA as read', () => {
+    const inventory = withLearnt(declared(), { members: { '10.0.0.1': HOST_A }, haEnabled: false });
+    assert.deepEqual(inventory.members[0], { uuid: HOST_A, name: '10.0.0.1', address: '10.0.0.1' });
+    assert.equal(inventory.masterUuid, HOST_A);
+    assert.equal(inventory.members[2]?.provisionalUuid, true);
+    assert.equal(inventory.haEnabled, false);
+    assert.equal(inventory.haUnknown, undefined);
+  });
+
+  it('never overrides a UUID the settings give, never gives one host to two members, keeps HA unknown when it was not read', () => {
+    const inventory = withLearnt(declared(), { members: { '10.0.0.2': HOST_A, '10.0.0.3': HOST_B, '10.0.0.1': 'not-a-uuid' } });
+    assert.equal(inventory.members[1]?.uuid, HOST_B);
+    assert.equal(inventory.members[2]?.provisionalUuid, true, 'HOST_B is member 2 already');
+    assert.equal(inventory.members[0]?.provisionalUuid, true);
+    assert.equal(inventory.haUnknown, true);
+  });
+
+  it('learntFrom keeps the known UUIDs and HA only once read', () => {
+    assert.deepEqual(learntFrom(declared()), { members: { '10.0.0.2': HOST_B } });
+    assert.equal(learntFrom(withLearnt(declared(), { members: {}, haEnabled: true })).haEnabled, true);
   });
 });
