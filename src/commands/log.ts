@@ -1,6 +1,6 @@
+import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { notify } from '../ui';
-import { existsSync } from 'node:fs';
 import type { CommandContext } from './context';
 
 export function showLog(context: CommandContext): void {

@@ -67,7 +67,7 @@ function socketFailure(error: NodeJS.ErrnoException): 'refused' | 'unreachable' 
  * new connection would be, instead of hanging until the command timeout. Never under 3 s, so a busy sshd on a loaded
  * machine is not taken for a dead one.
  */
-export function silenceBoundMs(settings: Pick<ConnectionSettings, 'connectTimeoutMs'>): number {
+function silenceBoundMs(settings: Pick<ConnectionSettings, 'connectTimeoutMs'>): number {
   return Math.max(settings.connectTimeoutMs, MIN_SILENCE_MS);
 }
 
