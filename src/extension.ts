@@ -2,10 +2,10 @@ import * as vscode from 'vscode';
 import { CallRecorder } from './audit';
 import { registerCommands } from './commands/register';
 import type { CommandContext } from './commands/context';
+import { HealthWatch } from './health/watch';
 import { createLog } from './log';
 import { PoolRegistry } from './poolRegistry';
 import { ReadOnlyDocuments } from './readOnlyDocuments';
-import { readSettings } from './settings';
 import { PoolsProvider } from './tree/PoolsProvider';
 import { notify, ui, type UserInterface, vscodeUserInterface } from './ui';
 
@@ -14,6 +14,7 @@ export interface XenPoolsApi {
   readonly registry: PoolRegistry;
   readonly recorder: CallRecorder;
   readonly tree: PoolsProvider;
+  readonly health: HealthWatch;
   useUserInterface(replacement: UserInterface | undefined): void;
   /** Everything the extension keeps in globalState, as JSON: what the canary-secret test reads. */
   storedStateText(): string;
@@ -44,9 +45,10 @@ export function activate(context: vscode.ExtensionContext): XenPoolsApi {
     const provider = new PoolsProvider(registry);
     const documents = new ReadOnlyDocuments();
     const view = vscode.window.createTreeView('xenPools.pools', { treeDataProvider: provider, showCollapseAll: true });
-    const commandContext: CommandContext = { registry, recorder, log, provider, documents };
+    const commandContext: CommandContext = { registry, recorder, log, provider, documents, view };
     context.subscriptions.push(registry, provider, documents, view, ...registerCommands(commandContext));
-    context.subscriptions.push(autoRefresh(registry, view));
+    const health = new HealthWatch(commandContext, view);
+    context.subscriptions.push(health);
     // The first probe runs in the background, started after activate() has returned: activation
     // never waits for a host, nor for starting a thousand probes.
     setImmediate(() => void Promise.all(registry.pools().map((monitor) => monitor.refresh())).catch((error: Error) => log.error(error)));
@@ -60,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): XenPoolsApi {
       registry,
       recorder,
       tree: provider,
+      health,
       useUserInterface: (replacement) => (ui.current = replacement ?? vscodeUserInterface),
       storedStateText: () => JSON.stringify(Object.fromEntries(context.globalState.keys().map((key) => [key, context.globalState.get(key)]))),
     };
@@ -69,23 +72,6 @@ export function activate(context: vscode.ExtensionContext): XenPoolsApi {
     void notify('error', vscode.l10n.t('XenServer Pools failed to start: {0}', String(error)));
     throw error;
   }
-}
-
-/** Refreshes every pool at the configured interval while the view is visible (0 = never). */
-function autoRefresh(registry: PoolRegistry, view: vscode.TreeView<unknown>): vscode.Disposable {
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    clearInterval(timer);
-    const interval = readSettings().autoRefreshMs;
-    if (interval > 0) {
-      timer = setInterval(() => {
-        if (view.visible) for (const monitor of registry.pools()) if (!monitor.refreshing) void monitor.refresh();
-      }, interval);
-    }
-  };
-  schedule();
-  const listener = vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('xenPools.autoRefreshSeconds') && schedule());
-  return { dispose: () => (clearInterval(timer), listener.dispose()) };
 }
 
 export function deactivate(): void {

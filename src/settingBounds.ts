@@ -15,7 +15,7 @@ export interface Bound {
 export const SETTING_BOUNDS = {
   connectTimeoutSeconds: { fallback: 5, min: 1, max: 120 },
   commandTimeoutSeconds: { fallback: 30, min: 2, max: 600 },
-  autoRefreshSeconds: { fallback: 0, min: 5, max: 3600, off: 0 },
+  autoRefreshSeconds: { fallback: 30, min: 5, max: 3600, off: 0 },
   maxConnections: { fallback: 32, min: 1, max: 1024, integer: true },
 } as const satisfies Record<string, Bound>;
 

@@ -17,6 +17,7 @@ export interface CommandContext {
   readonly log: vscode.LogOutputChannel;
   readonly provider: PoolsProvider;
   readonly documents: ReadOnlyDocuments;
+  readonly view: vscode.TreeView<XenNode>;
 }
 
 /** The user dismissed a prompt: not an error, nothing to report. */

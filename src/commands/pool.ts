@@ -3,7 +3,7 @@ import { discoverPool } from '../core/pool/discovery';
 import { hostAddressProblem, isHostAddress, unbracketedAddress } from '../core/xe/validate';
 import { xeOperations } from '../core/xe/operations';
 import type { PoolLogin } from '../poolRegistry';
-import type { XenNode } from '../tree/nodes';
+import { PoolNode, type XenNode } from '../tree/nodes';
 import type { PoolMonitor } from '../core/pool/monitor';
 import { BACK, type Back, notify, ui } from '../ui';
 import { orCancel, reachableMaster, resolvePool, UserCancelledError, withPoolLocks, type CommandContext } from './context';
@@ -220,4 +220,12 @@ export async function setDefaultSr(context: CommandContext, node?: XenNode): Pro
   });
   context.log.info(`[pool] ${monitor.inventory.poolName}: default-SR set to ${sr.uuid} (${sr.name})`);
   void notify('info', `Default SR of ${monitor.inventory.poolName} is now "${sr.name}".`);
+}
+
+/** The status bar's click: a pool (with its state) to show in the tree, selected and expanded. */
+export async function pickPool(context: CommandContext, node?: XenNode): Promise<PoolMonitor> {
+  const monitor = await resolvePool(context, node);
+  const poolNode = context.provider.getChildren().find((n) => n instanceof PoolNode && n.monitor === monitor);
+  if (poolNode) await context.view.reveal(poolNode, { select: true, focus: true, expand: true });
+  return monitor;
 }

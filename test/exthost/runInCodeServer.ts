@@ -65,6 +65,8 @@ const LABS: Record<string, LabOptions> = {
   creds: { name: 'exthost-creds', baseAddress: '127.77.132', hosts: 2, model: 'code', timeScale: 0.02, vmsPerHost: 1, poolName: 'pool-creds', password: 'creds-pw-4b1e' },
   // Not in the known_hosts file the product is given: its host keys are trusted on first use (pinned).
   keys: { name: 'exthost-keys', baseAddress: '127.77.133', hosts: 2, model: 'code', timeScale: 0.02, vmsPerHost: 1, poolName: 'pool-keys' },
+  // Watched in the background by health.test.ts while its master dies.
+  health: { name: 'exthost-health', baseAddress: '127.77.134', hosts: 2, model: 'code', timeScale: 0.02, vmsPerHost: 1, poolName: 'pool-health' },
 };
 const UNKNOWN_HOST_KEYS = new Set(['exthost-keys']);
 const MALFORMED_POOLS = [{ name: 'broken' }, { name: 'nulls', members: [null] }, { name: 'string', members: '10.0.0.1' }, {}];
@@ -89,7 +91,7 @@ async function runInCodeServer(): Promise<HarnessResults> {
   const labs: Lab[] = [];
   try {
     for (const options of Object.values(LABS)) labs.push(await Lab.start(options));
-    const [codeLab, docsLab, credsLab, keysLab] = labs as [Lab, Lab, Lab, Lab];
+    const [codeLab, docsLab, credsLab, keysLab, healthLab] = labs as [Lab, Lab, Lab, Lab, Lab];
     const knownHosts = path.join(scratch, 'known_hosts');
     writeFileSync(knownHosts, labs.filter((lab) => !UNKNOWN_HOST_KEYS.has(lab.name)).map((lab) => readFileSync(lab.knownHostsFile, 'utf8')).join(''));
     const productVsix = process.env.XENPOOLS_VSIX ?? path.join(repoRoot, 'dist', 'xenserver-pools.vsix');
@@ -102,11 +104,13 @@ async function runInCodeServer(): Promise<HarnessResults> {
     };
     const server = await startCodeServer({
       extensions: [productVsix, packHarness(scratch)],
-      env: { XENPOOLS_EXTHOST_RUN: JSON.stringify(request), XENPOOLS_EXTHOST_LABS: JSON.stringify({ code: handle(codeLab, 'code'), docs: handle(docsLab, 'docs'), creds: handle(credsLab, 'code'), keys: handle(keysLab, 'code') }) },
+      env: { XENPOOLS_EXTHOST_RUN: JSON.stringify(request), XENPOOLS_EXTHOST_LABS: JSON.stringify({ code: handle(codeLab, 'code'), docs: handle(docsLab, 'docs'), creds: handle(credsLab, 'code'), keys: handle(keysLab, 'code'), health: handle(healthLab, 'code') }) },
       settings: {
         'xenPools.knownHostsFile': knownHosts,
         'xenPools.connectTimeoutSeconds': 2,
         'xenPools.commandTimeoutSeconds': 10,
+        // The background watch probes when health.test.ts says so; elsewhere it would ask scripted questions at random.
+        'xenPools.autoRefreshSeconds': 0,
         // Malformed on purpose: the extension must activate anyway (activation.test.ts; issue 12, finding 6).
         'xenPools.pools': MALFORMED_POOLS,
       },

@@ -252,6 +252,7 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 
 export interface Locator {
   click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle' }): Promise<void>;
+  fill(value: string, options?: { timeout?: number }): Promise<void>;
   hover(options?: { timeout?: number }): Promise<void>;
   waitFor(options?: { state?: 'attached' | 'detached' | 'visible' | 'hidden'; timeout?: number }): Promise<void>;
   innerText(options?: { timeout?: number }): Promise<string>;

@@ -30,6 +30,8 @@ export class PoolMonitor {
   private readonly learnListeners: ((inventory: PoolInventory) => void)[] = [];
   private currentVerdict: PoolVerdict | undefined;
   private inFlight = 0;
+  /** The probe running on each host: never two at once on one host. */
+  private readonly probing = new Map<string, Promise<void>>();
   private pending: PendingTransition | undefined;
 
   constructor(
@@ -106,9 +108,13 @@ export class PoolMonitor {
     this.judge();
   }
 
-  /** Probes the given hosts (default: all) in parallel; resolves when the last answered. */
-  async refresh(hostUuids?: readonly string[]): Promise<void> {
-    const members = this.inventory.members.filter((m) => !hostUuids || hostUuids.includes(m.uuid));
+  /**
+   * Probes the given hosts (default: all) in parallel; resolves when the last answered. Never two probes on one host
+   * at once: a `background` refresh skips a host whose probe is running, any other waits for it and probes anew (a
+   * command's re-check must see the host as it is now, not as it was when that probe began).
+   */
+  async refresh(hostUuids?: readonly string[], options: { readonly background?: boolean } = {}): Promise<void> {
+    const members = this.inventory.members.filter((m) => (!hostUuids || hostUuids.includes(m.uuid)) && !(options.background && this.probing.has(m.uuid)));
     this.inFlight++;
     try {
       for (const member of members) {
@@ -117,21 +123,32 @@ export class PoolMonitor {
         if (!previous) this.statuses.set(member.uuid, { member, health: { kind: 'probing' } });
       }
       this.emit(undefined);
-      await Promise.all(
-        members.map(async (member) => {
-          const probed = await probeHost(this.runner, member, this.probeOptions());
-          const status = this.learnIdentity(probed);
-          this.statuses.set(status.member.uuid, status);
-          if (status.health.kind === 'probed') this.lastProbed.set(status.member.uuid, status);
-          this.settlePending(status);
-          this.emit(status.member.uuid);
-        }),
-      );
+      await Promise.all(members.map((member) => this.probeOnce(member)));
       if (this.inventory.haUnknown) await this.learnHa();
     } finally {
       this.inFlight--;
       this.judge();
     }
+  }
+
+  /** One probe of a member, after the one running on it (if any). */
+  private probeOnce(member: PoolMember): Promise<void> {
+    const before = this.probing.get(member.uuid)?.catch(() => undefined) ?? Promise.resolve();
+    const probe = before.then(async () => {
+      // A stand-in UUID may have been learnt by the probe this one waited for.
+      const current = this.inventory.members.find((m) => m.address === member.address && (m.uuid === member.uuid || member.provisionalUuid)) ?? member;
+      const status = this.learnIdentity(await probeHost(this.runner, current, this.probeOptions()));
+      this.statuses.set(status.member.uuid, status);
+      if (status.health.kind === 'probed') this.lastProbed.set(status.member.uuid, status);
+      this.settlePending(status);
+      this.emit(status.member.uuid);
+    });
+    this.probing.set(member.uuid, probe);
+    const done = () => {
+      if (this.probing.get(member.uuid) === probe) this.probing.delete(member.uuid);
+    };
+    probe.then(done, done);
+    return probe;
   }
 
   /**

@@ -1,0 +1,67 @@
+// Live health with the view closed (issue 13, part 1): the background watch sees a lab master die, the status bar
+// says so as an error, the view's badge counts the pool, one warning offers Guided Recovery (once, not again at the
+// next probes), and the log has the host's change.
+import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
+import type { XenPoolsApi } from '../../src/extension';
+import { labControl, labs, type LabHandle } from './support/labControl';
+import { activateProduct, logText, poolNode, waitFor, withUi } from './support/product';
+import { notificationsShown, pickWhere, ScriptedUi, yes } from './support/scriptedUi';
+
+describe('live health: the watch, the status bar, the badge and the one warning (issue 13, part 1)', function () {
+  this.timeout(120_000);
+  const lab = () => labs().health as LabHandle;
+  const settings = () => vscode.workspace.getConfiguration('xenPools');
+  let api: XenPoolsApi;
+  const lost = () => notificationsShown.filter((n) => n.startsWith('warning: pool-health has no running master'));
+
+  before(async () => {
+    api = await activateProduct();
+    await vscode.commands.executeCommand('xenPools.addPoolWithLogin', { address: lab().hosts[1]?.address, user: lab().user, auth: 'key', keyFile: lab().keyFile });
+    await waitFor('pool-health healthy', () => api.registry.pools().find((m) => m.inventory.poolName === 'pool-health')?.verdict?.kind === 'healthy', 20_000);
+  });
+
+  after(async () => {
+    await settings().update('autoRefreshSeconds', 0, vscode.ConfigurationTarget.Global);
+    await labControl.heal(lab(), 1);
+    await withUi(new ScriptedUi(yes), () => vscode.commands.executeCommand('xenPools.removePool', poolNode('pool-health')));
+  });
+
+  it('a healthy pool is counted healthy in the status bar', () => {
+    assert.ok(!api.health.summary.tooltip.includes('pool-health'), api.health.summary.tooltip);
+    assert.match(api.health.summary.text, /^\$\((server|warning|error)\) XenServer: /);
+  });
+
+  it('the master dies with the view closed: the watch finds it, the status bar is an error, one warning with Guided Recovery…', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    await settings().update('autoRefreshSeconds', 5, vscode.ConfigurationTarget.Global);
+    await labControl.fault(lab(), 'poweroff', 1);
+    // 5 s, slower while the view is hidden (10 s) or the window unfocused (20 s); a probe of a dead host takes up to 2 s.
+    await waitFor('the warning', () => lost().length > 0, 45_000);
+    assert.deepEqual(lost(), ['warning: pool-health has no running master: its master does not answer. [Guided Recovery… | Show Log]']);
+    assert.equal(api.health.summary.severity, 'error');
+    assert.match(api.health.summary.text, /^\$\(error\) XenServer: \d+ of \d+ pools? without a master$/);
+    assert.match(api.health.summary.tooltip, /pool-health: master-unreachable/);
+    assert.match(logText(), /\[probe\] pool-health: xcp-host1: master, online → unreachable \(/);
+    // The next probes find the same loss: no second warning.
+    const probedAt = api.registry.pools().find((m) => m.inventory.poolName === 'pool-health')?.status(lab().hosts[0]?.uuid ?? '')?.probedAt;
+    await waitFor('another probe', () => api.registry.pools().find((m) => m.inventory.poolName === 'pool-health')?.status(lab().hosts[0]?.uuid ?? '')?.probedAt !== probedAt, 45_000);
+    assert.equal(lost().length, 1, lost().join('\n'));
+  });
+
+  it('Show Pool Health… (the status bar\'s click) picks a pool and shows it in the tree', async () => {
+    const scripted = new ScriptedUi(pickWhere((item) => item.label === 'pool-health'));
+    const monitor = await withUi(scripted, () => vscode.commands.executeCommand<{ inventory: { poolName: string } } | undefined>('xenPools.pickPool'));
+    assert.equal(monitor?.inventory.poolName, 'pool-health');
+    // With one pool there is nothing to choose; with several the pick shows each.
+    if (api.registry.pools().length > 1) assert.match(scripted.asked.join('\n'), /Choose a pool \[.*pool-health/);
+    else assert.deepEqual(scripted.asked, []);
+  });
+
+  it('the master back: healthy again, and no new warning', async () => {
+    await labControl.heal(lab(), 1);
+    await waitFor('healthy again', () => api.registry.pools().find((m) => m.inventory.poolName === 'pool-health')?.verdict?.kind === 'healthy', 60_000);
+    assert.ok(!api.health.summary.tooltip.includes('pool-health'));
+    assert.equal(lost().length, 1);
+  });
+});

@@ -1,0 +1,51 @@
+// The pool monitor under a background watch (issue 13, part 1): never two probes on one host at once, and a
+// command's re-check still sees the host as it is now.
+import { strict as assert } from 'node:assert';
+import { discoverPool } from '../../../src/core/pool/discovery';
+import { HostRunner } from '../../../src/core/pool/hostAccess';
+import { PoolMonitor } from '../../../src/core/pool/monitor';
+import type { RunOptions } from '../../../src/core/ssh/transport';
+import type { ExecResult } from '../../../src/core/ssh/connection';
+import { address, withLabEngine } from './harness';
+
+/** A HostRunner that counts the probes (shell commands) running on each host at once. */
+class CountingRunner extends HostRunner {
+  readonly running = new Map<string, number>();
+  readonly most = new Map<string, number>();
+  readonly started: string[] = [];
+
+  override async shell(host: string, command: string, options?: RunOptions): Promise<ExecResult> {
+    const now = (this.running.get(host) ?? 0) + 1;
+    this.running.set(host, now);
+    this.most.set(host, Math.max(now, this.most.get(host) ?? 0));
+    this.started.push(host);
+    try {
+      return await super.shell(host, command, options);
+    } finally {
+      this.running.set(host, (this.running.get(host) ?? 1) - 1);
+    }
+  }
+}
+
+describe('engine: the monitor never probes a host twice at once (issue 13, part 1)', function () {
+  this.timeout(60_000);
+
+  it('a background refresh skips a host whose probe runs; an explicit one waits for it and probes anew', () =>
+    withLabEngine({ name: 'eng-monitor', baseAddress: '127.77.161', hosts: 2, timeScale: 0.05 }, async (lab, engine) => {
+      const inventory = await discoverPool(engine.runner, address(lab, 1));
+      const runner = new CountingRunner(engine.transport, { user: lab.user });
+      const monitor = new PoolMonitor(runner, inventory, () => ({ commandTimeoutMs: 10_000 }));
+      await lab.fault('slow-xapi', 1, '800'); // the probe's xe call (a warm connection keeps its login shell)
+      const first = monitor.refresh();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await monitor.refresh(undefined, { background: true }); // host 2 answers at once; host 1's probe still runs
+      const explicit = monitor.refresh([inventory.members[0]?.uuid ?? '']);
+      await Promise.all([first, explicit]);
+      const host1 = address(lab, 1);
+      assert.equal(runner.most.get(host1), 1, 'two probes ran on one host at once');
+      assert.equal(runner.started.filter((h) => h === host1).length, 2, 'the background refresh probed the busy host, or the explicit one did not probe anew');
+      assert.equal(runner.started.filter((h) => h === address(lab, 2)).length, 2);
+      assert.equal(monitor.status(inventory.members[0]?.uuid ?? '')?.health.kind, 'probed');
+      await lab.heal(1);
+    }));
+});
