@@ -165,6 +165,15 @@ export class PoolRegistry implements vscode.Disposable {
     return forgotten;
   }
 
+  /**
+   * A new password for the pool, tried by the next logins (its connections are closed now): kept in SecretStorage,
+   * replacing the old one, only once a login with it worked; a rejected one is dropped and the old one stays.
+   */
+  offerPassword(poolUuid: string, password: string): void {
+    this.unproven.set(passwordKey(poolUuid), password);
+    this.monitors.get(poolUuid)?.runner.release();
+  }
+
   dispose(): void {
     this.transportValue?.dispose();
     this.changed.dispose();
@@ -252,11 +261,14 @@ export class PoolRegistry implements vscode.Disposable {
   }
 
   /**
-   * A stored secret, else one entered but not yet proven by a login, else (with a prompt) asks: once, however many
+   * One entered but not yet proven by a login, else a stored secret, else (with a prompt) asks: once, however many
    * connections need it at the same moment. What the admin enters stays in memory until a login with it worked
    * (`settled`), and only then goes to SecretStorage; a rejected one is dropped and asked for again next time.
    */
   private async secret(key: string, prompt: string | undefined): Promise<string | undefined> {
+    // One just entered comes first: it may be meant to replace the stored one (Update Credentials).
+    const offered = this.unproven.get(key);
+    if (offered !== undefined) return offered;
     const stored = await this.context.secrets.get(key);
     if (stored !== undefined) return stored;
     const unproven = this.unproven.get(key);

@@ -229,3 +229,25 @@ export async function pickPool(context: CommandContext, node?: XenNode): Promise
   if (poolNode) await context.view.reveal(poolNode, { select: true, focus: true, expand: true });
   return monitor;
 }
+
+/**
+ * For hosts that refuse the pool's login ("login failed"): a password login takes a new password, tried on new
+ * connections and kept only once it worked; a key or agent login is replaced through the Add Pool wizard (declared
+ * pools are changed in their settings).
+ */
+export async function updateCredentials(context: CommandContext, node?: XenNode): Promise<void> {
+  const monitor = await resolvePool(context, node);
+  const { poolUuid, poolName } = monitor.inventory;
+  const login = context.registry.login(poolUuid);
+  if (login?.auth !== 'password') {
+    if (context.registry.isDeclared(poolUuid)) throw new Error(`${poolName} is declared in the xenPools.pools setting and logs in with ${login ? describeAuth(login) : 'its default keys'}: change user, keyFile or auth there.`);
+    return addPool(context);
+  }
+  const password = orCancel(await ui.current.input({ title: `Update Credentials of ${poolName}`, prompt: `New password of ${login.user} on the hosts of ${poolName}`, password: true }));
+  context.registry.offerPassword(poolUuid, password);
+  await monitor.refresh();
+  const refused = monitor.allStatuses().filter((s) => s.health.kind === 'unreachable' && s.health.failure === 'auth');
+  context.log.info(`[pool] ${poolName}: new password tried; ${refused.length ? `still refused by ${refused.map((s) => s.member.name).join(', ')}` : 'accepted'}`);
+  if (refused.length) throw new Error(`The new password was refused by ${refused.map((s) => s.member.name).join(', ')}; the one stored before stays.`);
+  void notify('info', `${poolName}: the new password works; it is kept in SecretStorage.`);
+}

@@ -6,7 +6,7 @@ import type { XenNode } from '../tree/nodes';
 import { UserCancelledError, type CommandContext } from './context';
 import { checkEmergencyMode, forgetHostKey, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
 import { openAuditLog, showLog } from './log';
-import { addPool, addPoolArguments, forgetCredentials, pickPool, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters } from './pool';
+import { addPool, addPoolArguments, forgetCredentials, pickPool, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters, updateCredentials } from './pool';
 import { demoteOldMaster, guidedRecovery } from './recovery';
 
 type Handler = (context: CommandContext, node?: XenNode) => unknown;
@@ -19,6 +19,7 @@ export const COMMANDS: Record<string, Handler> = {
   'xenPools.addPoolWithLogin': (context, args) => addPool(context, addPoolArguments(args)),
   'xenPools.removePool': removePool,
   'xenPools.forgetCredentials': forgetCredentials,
+  'xenPools.updateCredentials': updateCredentials,
   'xenPools.pickPool': pickPool,
   'xenPools.refresh': refreshAll,
   'xenPools.refreshPool': refreshPool,

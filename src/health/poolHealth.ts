@@ -86,6 +86,7 @@ const STATE_WORDS: Record<HostState, string> = {
   online: 'online',
   emergency: 'emergency mode',
   unreachable: 'unreachable',
+  'login-failed': 'login failed',
   'xapi-down': 'xapi down',
   probing: 'probing',
   'transition-pending': 'transition pending',

@@ -41,7 +41,7 @@ export class HostNode extends vscode.TreeItem {
   ) {
     super(visibleText(status.member.name), vscode.TreeItemCollapsibleState.None);
     const verdict = parent.monitor.verdict;
-    const runningMaster = verdict?.kind === 'healthy' || verdict?.kind === 'recovered' ? verdict.masterUuid : undefined;
+    const runningMaster = verdict?.kind === 'healthy' || verdict?.kind === 'recovered' || verdict?.kind === 'hosts-down' ? verdict.masterUuid : undefined;
     this.role = hostRole(status, parent.monitor.inventory, lastKnown, runningMaster);
     this.state = hostState(status, parent.monitor.pendingTransition?.member.uuid === status.member.uuid);
     const look = hostLook(this.role, this.state, status.member.address);

@@ -5,8 +5,10 @@
  */
 import type { HostStatus, PoolInventory, PoolVerdict } from '../core/pool/model';
 
-export type HostRole = 'master' | 'slave' | 'broken' | 'unknown';
-export type HostState = 'online' | 'emergency' | 'unreachable' | 'xapi-down' | 'probing' | 'transition-pending' | 'unknown';
+/** former-master: the master at discovery, not answering, while another host runs the pool. */
+export type HostRole = 'master' | 'slave' | 'broken' | 'former-master' | 'unknown';
+/** login-failed: the host answers SSH but refuses our login; its own state, with Update Credentials… (issue 13). */
+export type HostState = 'online' | 'emergency' | 'unreachable' | 'login-failed' | 'xapi-down' | 'probing' | 'transition-pending' | 'unknown';
 export type PoolState = PoolVerdict['kind'] | 'probing';
 
 export interface Look {
@@ -18,13 +20,13 @@ export interface Look {
 
 /**
  * The role a host has now, or last had: a dead master is still shown as the master — until another
- * host is the pool's working master, when the dead one's role is no longer known.
+ * host is the pool's working master, when the dead one is its former master.
  */
 export function hostRole(status: HostStatus, inventory: PoolInventory, lastKnown?: HostStatus, currentMasterUuid?: string): HostRole {
   if (status.health.kind === 'probed' && status.health.facts.role) return status.health.facts.role.role;
   const remembered = lastKnown?.health.kind === 'probed' ? lastKnown.health.facts.role?.role : status.member.uuid === inventory.masterUuid ? 'master' : undefined;
   if (status.health.kind === 'invalid') return 'unknown';
-  if (remembered === 'master' && currentMasterUuid && currentMasterUuid !== status.member.uuid) return 'unknown';
+  if (remembered === 'master' && currentMasterUuid && currentMasterUuid !== status.member.uuid) return 'former-master';
   return remembered ?? (status.health.kind === 'probing' || status.health.kind === 'unreachable' ? 'slave' : 'unknown');
 }
 
@@ -36,7 +38,7 @@ export function hostState(status: HostStatus, transitionPending = false): HostSt
     case 'probing':
       return 'probing';
     case 'unreachable':
-      return 'unreachable';
+      return health.failure === 'auth' ? 'login-failed' : 'unreachable';
     case 'invalid':
       return 'unknown';
     case 'probed':
@@ -59,6 +61,7 @@ const HOST_ICONS: Record<HostState, { icon: string; color: string | undefined }>
   online: { icon: 'server', color: 'testing.iconPassed' },
   emergency: { icon: 'warning', color: 'problemsWarningIcon.foreground' },
   unreachable: { icon: 'debug-disconnect', color: 'problemsErrorIcon.foreground' },
+  'login-failed': { icon: 'key', color: 'problemsErrorIcon.foreground' },
   'xapi-down': { icon: 'circle-slash', color: 'problemsErrorIcon.foreground' },
   probing: { icon: 'loading~spin', color: undefined },
   'transition-pending': { icon: 'sync~spin', color: 'problemsWarningIcon.foreground' },
@@ -69,6 +72,7 @@ const STATE_WORDS: Record<HostState, string | undefined> = {
   online: undefined,
   emergency: 'emergency mode',
   unreachable: 'unreachable',
+  'login-failed': 'login failed',
   'xapi-down': 'xapi down',
   probing: 'probing…',
   'transition-pending': 'transition pending',
@@ -77,12 +81,13 @@ const STATE_WORDS: Record<HostState, string | undefined> = {
 
 export function hostLook(role: HostRole, state: HostState, address: string): Look {
   const icon = role === 'master' && state === 'online' ? { icon: 'star-full', color: 'testing.iconPassed' } : HOST_ICONS[state];
-  const words = [role === 'unknown' ? undefined : role, STATE_WORDS[state]].filter(Boolean).join(', ');
+  const words = [role === 'unknown' ? undefined : role.replace('-', ' '), STATE_WORDS[state]].filter(Boolean).join(', ');
   return { description: `${words} · ${address}`, icon: icon.icon, color: icon.color, contextValue: hostContextValue(role, state) };
 }
 
 const POOL_LOOKS: Record<PoolState, { words: string; icon: string; color: string | undefined }> = {
   healthy: { words: 'healthy', icon: 'pass', color: 'testing.iconPassed' },
+  'hosts-down': { words: 'hosts down', icon: 'warning', color: 'problemsWarningIcon.foreground' },
   'master-unreachable': { words: 'master unreachable', icon: 'error', color: 'problemsErrorIcon.foreground' },
   emergency: { words: 'master lost, emergency mode', icon: 'warning', color: 'problemsWarningIcon.foreground' },
   recovered: { words: 'recovered, stragglers pending', icon: 'warning', color: 'problemsWarningIcon.foreground' },
@@ -95,7 +100,14 @@ const POOL_LOOKS: Record<PoolState, { words: string; icon: string; color: string
 export function poolLook(verdict: PoolVerdict | undefined): Look {
   const state: PoolState = verdict?.kind ?? 'probing';
   const look = POOL_LOOKS[state];
-  return { description: look.words, icon: look.icon, color: look.color, contextValue: poolContextValue(state) };
+  return { description: poolWords(verdict) ?? look.words, icon: look.icon, color: look.color, contextValue: poolContextValue(state) };
+}
+
+/** Words that depend on more than the verdict's kind. */
+function poolWords(verdict: PoolVerdict | undefined): string | undefined {
+  if (verdict?.kind !== 'hosts-down') return undefined;
+  if (verdict.formerMasterUuid) return verdict.downUuids.length === 1 ? 'recovered, old master down' : `recovered, old master and ${verdict.downUuids.length - 1} more down`;
+  return `${verdict.downUuids.length} host${verdict.downUuids.length === 1 ? '' : 's'} down`;
 }
 
 /** The tooltip's facts, one `label: value` pair each; the node renders them as Markdown. */

@@ -11,7 +11,7 @@ import { labControl, labs, type LabHandle } from './support/labControl';
 import { activateProduct, declarePool, hostNode, logText, refresh, waitFor, withUi } from './support/product';
 import { notificationsShown, ScriptedUi, type, yes } from './support/scriptedUi';
 
-const EARLIER_SECRETS = ['not-the-lab-password', 'wrong-pw-1', 'pp-wrong', 'pp-right-7'];
+const EARLIER_SECRETS = ['not-the-lab-password', 'wrong-pw-1', 'wrong-pw-3', 'pp-wrong', 'pp-right-7'];
 const [chap, value, pluginArgument, filterToken, timedOutToken, cutOffToken] = ['Canary-chap-71a2', 'Canary-value-72b3', 'Canary-args-73c4', 'Canary-token-74d5', 'Canary-token-75e6', 'Canary-token-76f7'];
 
 describe('no secret outside SecretStorage, after every error path (issue 12, finding 1)', function () {

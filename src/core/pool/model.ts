@@ -62,6 +62,11 @@ export type PoolVerdict =
   | { readonly kind: 'healthy'; readonly masterUuid: string; readonly evidence: readonly string[] }
   /** A (new) master runs; some members still point at another (the dead) master or are in emergency mode. */
   | { readonly kind: 'recovered'; readonly masterUuid: string; readonly stragglerUuids: readonly string[]; readonly evidence: readonly string[] }
+  /**
+   * A master runs and every member that answers follows it, but some members do not answer: after a recovery the
+   * dead former master (formerMasterUuid: the master at discovery), else any host that is down or cannot be checked.
+   */
+  | { readonly kind: 'hosts-down'; readonly masterUuid: string; readonly downUuids: readonly string[]; readonly formerMasterUuid?: string; readonly evidence: readonly string[] }
   | { readonly kind: 'master-unreachable'; readonly masterAddress: string | undefined; readonly evidence: readonly string[] }
   | {
       readonly kind: 'emergency';

@@ -172,6 +172,10 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
   const leftOut = statuses.filter((s) => !alive.some((a) => a.member.uuid === s.member.uuid) && s.member.uuid !== oldMaster?.uuid).map((s) => s.member);
 
   if (verdict.kind === 'healthy') refusals.push({ reason: 'the pool is healthy: its master answers and every slave reaches it', forceable: false });
+  if (verdict.kind === 'hosts-down') {
+    const down = inventory.members.filter((m) => verdict.downUuids.includes(m.uuid)).map((m) => m.name).join(', ');
+    refusals.push({ reason: `the pool's master runs and every member that answers follows it; only ${down} do${verdict.downUuids.length === 1 ? 'es' : ''} not answer, which no new master would change`, forceable: false });
+  }
   if (verdict.kind === 'split-brain') {
     refusals.push({ reason: 'two hosts claim to be master (split-brain): demote one with pool-emergency-reset-master first; a recovery would make it worse', forceable: false });
   }

@@ -80,7 +80,10 @@ export function judgePool(inventory: PoolInventory, statuses: readonly HostStatu
   const emergencySlaves = slaves.filter((h) => h.facts.emergency === true);
 
   if (masterAlive && masterStatus && slavesCutOff.length === 0 && emergencySlaves.length === 0 && slavesElsewhere.length === 0) {
-    return { kind: 'healthy', masterUuid: masterStatus.member.uuid, evidence };
+    const down = statuses.filter((s) => s.health.kind === 'unreachable').map((s) => s.member.uuid);
+    if (down.length === 0) return { kind: 'healthy', masterUuid: masterStatus.member.uuid, evidence };
+    const formerMaster = inventory.masterUuid !== masterStatus.member.uuid && down.includes(inventory.masterUuid ?? '') ? inventory.masterUuid : undefined;
+    return { kind: 'hosts-down', masterUuid: masterStatus.member.uuid, downUuids: down, ...(formerMaster ? { formerMasterUuid: formerMaster } : {}), evidence };
   }
   if (probed.length === 0) return { kind: 'unknown', evidence: ['no member answered the probe', ...evidence] };
 

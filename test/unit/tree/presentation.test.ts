@@ -43,8 +43,8 @@ describe('tree presentation', () => {
     const dead: HostStatus = { member, health: { kind: 'unreachable', failure: 'refused', message: 'x' } };
     assert.equal(hostRole(dead, inventory), 'master');
     assert.equal(hostRole(dead, { ...inventory, masterUuid: 'other' }, probed({ role: { role: 'master' } })), 'master');
-    // once another host is the working master, the dead one is no longer shown as master
-    assert.equal(hostRole(dead, inventory, probed({ role: { role: 'master' } }), 'new-master-uuid'), 'unknown');
+    // once another host is the working master, the dead one is its former master (issue 13)
+    assert.equal(hostRole(dead, inventory, probed({ role: { role: 'master' } }), 'new-master-uuid'), 'former-master');
     assert.equal(hostLook('unknown', 'unreachable', member.address).description, 'unreachable · 127.77.0.1');
   });
 
@@ -102,5 +102,38 @@ describe('tree presentation', () => {
       const hidden = manifest.contributes.menus.commandPalette!.map((m) => m.command);
       for (const command of ['xenPools.removePool', 'xenPools.refreshPool', 'xenPools.refreshHost']) assert.ok(hidden.includes(command), command);
     });
+  });
+});
+
+describe('tree presentation: truthful states after a recovery (issue 13, part 2)', () => {
+  const gone: HostStatus = { member, health: { kind: 'unreachable', failure: 'refused', message: 'connection refused' } };
+  const wasMaster = probed({ role: { role: 'master' } });
+
+  it('the dead old master is the "former master" once another host runs the pool', () => {
+    assert.equal(hostRole(gone, inventory, wasMaster, '0a1b2c3d-0002-4aaa-8bbb-000000000002'), 'former-master');
+    assert.equal(hostLook('former-master', 'unreachable', member.address).description, 'former master, unreachable · 127.77.0.1');
+    assert.equal(hostRole(gone, inventory, wasMaster), 'master', 'still the master while nobody else runs the pool');
+  });
+
+  it('a pool whose new master runs with the old one down reads "recovered, old master down", and offers no recovery', () => {
+    const look = poolLook({ kind: 'hosts-down', masterUuid: 'n', downUuids: [member.uuid], formerMasterUuid: member.uuid, evidence: [] });
+    assert.equal(look.description, 'recovered, old master down');
+    assert.equal(look.contextValue, 'pool:hosts-down');
+    assert.ok(!shows('xenPools.guidedRecovery', look.contextValue));
+    assert.equal(poolLook({ kind: 'hosts-down', masterUuid: 'n', downUuids: ['a', 'b'], evidence: [] }).description, '2 hosts down');
+  });
+});
+
+describe('tree presentation: a refused login is its own state (issue 13, part 2)', () => {
+  const refused: HostStatus = { member, health: { kind: 'unreachable', failure: 'auth', message: 'root@127.77.0.1: authentication failed (password: rejected)' } };
+
+  it('reads "login failed" with its own icon, not like a powered-off host, and offers Update Credentials…', () => {
+    assert.equal(hostState(refused), 'login-failed');
+    const look = hostLook('slave', 'login-failed', member.address);
+    assert.equal(look.description, 'slave, login failed · 127.77.0.1');
+    assert.notEqual(look.icon, hostLook('slave', 'unreachable', member.address).icon);
+    assert.ok(shows('xenPools.updateCredentials', look.contextValue));
+    assert.ok(!shows('xenPools.updateCredentials', hostLook('slave', 'unreachable', member.address).contextValue));
+    assert.ok(shows('xenPools.updateCredentials', hostLook('former-master', 'login-failed', member.address).contextValue));
   });
 });

@@ -56,9 +56,10 @@ describe('pool verdict', () => {
     assert.equal(verdict.kind, 'emergency');
   });
 
-  it('a new master whose every slave follows it is healthy, not "recovered"', () => {
+  it('a new master whose every slave follows it: no stragglers ("recovered"), the dead former master is a host down (issue 13)', () => {
     const follower = slave({ role: { role: 'slave', masterAddress: m2.address } });
-    assert.equal(judgePool(inventory, [dead(m1), probed(m2, master), probed(m3, follower)]).kind, 'healthy');
+    assert.equal(judgePool(inventory, [dead(m1), probed(m2, master), probed(m3, follower)]).kind, 'hosts-down');
+    assert.equal(judgePool(inventory, [probed(m1, slave({ role: { role: 'slave', masterAddress: m2.address } })), probed(m2, master), probed(m3, follower)]).kind, 'healthy');
   });
 
   it('split-brain: two hosts claim to be master', () => {
@@ -84,5 +85,26 @@ describe('pool verdict', () => {
 
   it('unknown: nobody answered', () => {
     assert.equal(judgePool(inventory, members.map(dead)).kind, 'unknown');
+  });
+});
+
+describe('pool verdict: a running master is not all (issue 13, part 2)', () => {
+  const newMaster = (over: Partial<HostProbeFacts> = {}): HostProbeFacts => ({ ...master, ...over });
+  const followsM2 = (): HostProbeFacts => slave({ role: { role: 'slave', masterAddress: m2.address } });
+
+  it('recovered, old master down: the new master runs, every other member follows it, the former master does not answer', () => {
+    const verdict = judgePool(inventory, [dead(m1), probed(m2, newMaster()), probed(m3, followsM2())]);
+    assert.equal(verdict.kind, 'hosts-down');
+    assert.ok(verdict.kind === 'hosts-down');
+    assert.equal(verdict.masterUuid, m2.uuid);
+    assert.deepEqual(verdict.downUuids, [m1.uuid]);
+    assert.equal(verdict.formerMasterUuid, m1.uuid);
+  });
+
+  it('a slave down under a running master is not "healthy" either', () => {
+    const verdict = judgePool(inventory, [probed(m1, master), probed(m2, slave()), dead(m3)]);
+    assert.ok(verdict.kind === 'hosts-down');
+    assert.deepEqual(verdict.downUuids, [m3.uuid]);
+    assert.equal(verdict.formerMasterUuid, undefined);
   });
 });
