@@ -101,6 +101,8 @@ function runPlan(context: CommandContext, monitor: PoolMonitor, plan: RecoveryPl
             } else if (event.kind === 'step-failed') {
               context.log.error(`[recovery] step failed: ${describeStep(event.record.step)}: ${event.record.error ?? ''}`);
             }
+            // The tree follows each step as it ends: the host it acted on is probed again (in the background).
+            if (event.kind === 'step-finished' || event.kind === 'step-failed') void monitor.refresh([event.record.step.host.uuid], { background: true });
           },
         });
       } finally {

@@ -49,7 +49,11 @@ describe('login failed, and Update Credentials… (issue 13, part 2)', function 
   it('Update Credentials… with a wrong password: it is tried, refused and dropped; the stored one stays and works', async () => {
     const shownBefore = notificationsShown.length;
     await withUi(new ScriptedUi(type('wrong-pw-3')), () => vscode.commands.executeCommand('xenPools.updateCredentials', poolNode(lab().poolName)));
-    assert.match(notificationsShown.slice(shownBefore).join('\n'), /The new password was refused by xcp-host1, xcp-host2; the one stored before stays/);
+    const shown = notificationsShown.slice(shownBefore).join('\n');
+    // The hosts try it at once; one that asks after another refused it is given the stored password again.
+    assert.match(shown, /The new password was refused by xcp-host\d(, xcp-host\d)?; the one stored before stays/);
+    // A master that refuses a login is not a lost master: no "no running master" warning for it.
+    assert.ok(!shown.includes('no running master'), shown);
     monitor()?.runner.release();
     const none = new ScriptedUi();
     await withUi(none, () => refresh(lab().poolName));

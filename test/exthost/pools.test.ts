@@ -166,8 +166,17 @@ describe('XenServer Pools against lab pools, in VS Code', function () {
         pickWhere((item) => String(item.value) === 'restart-toolstack'),
         yes,
       );
+      // The tree follows the recovery while it runs (issue 13, part 2): host changes arrive while the pool lock is held.
+      const monitor = api.registry.pools().find((m) => m.inventory.poolName === pool);
+      assert.ok(monitor);
+      const changesDuringRun: string[] = [];
+      const stop = monitor.onDidChange((hostUuid) => {
+        if (hostUuid && api.registry.locks.isBusy(monitor.inventory.poolUuid)) changesDuringRun.push(hostUuid);
+      });
       await withUi(scripted, () => vscode.commands.executeCommand('xenPools.guidedRecovery', poolNode(pool)));
+      stop();
       assert.equal(scripted.unanswered, 0, scripted.asked.join('\n'));
+      assert.ok(changesDuringRun.includes(lab().hosts[2]?.uuid ?? '-'), `no change of xcp-host3 reached the tree during the recovery: ${changesDuringRun.join(', ')}`);
       const hosts = await labControl.waitFor(lab(), 'every survivor following xcp-host3', (hs) => hs.slice(1).every((h) => h.xapi === 'running' && !h.emergency && h.role === (h.index === 3 ? 'master' : `slave:${lab().hosts[2]?.address}`)));
       assert.equal(hosts.filter((h) => h.role === 'master' && h.faults.power === 'on').length, 1);
       assert.match(scripted.asked[2] ?? '', /1\. xe-toolstack-restart on xcp-host3/);

@@ -176,6 +176,7 @@ export function planRecovery(inventory: PoolInventory, verdict: PoolVerdict, sta
     const down = inventory.members.filter((m) => verdict.downUuids.includes(m.uuid)).map((m) => m.name).join(', ');
     refusals.push({ reason: `the pool's master runs and every member that answers follows it; only ${down} do${verdict.downUuids.length === 1 ? 'es' : ''} not answer, which no new master would change`, forceable: false });
   }
+  if (verdict.kind === 'unknown') refusals.push({ reason: `the pool's state is not known (${verdict.evidence[0] ?? 'no member answered'}): nothing may be promoted until it is`, forceable: false });
   if (verdict.kind === 'split-brain') {
     refusals.push({ reason: 'two hosts claim to be master (split-brain): demote one with pool-emergency-reset-master first; a recovery would make it worse', forceable: false });
   }

@@ -87,6 +87,11 @@ export function judgePool(inventory: PoolInventory, statuses: readonly HostStatu
   }
   if (probed.length === 0) return { kind: 'unknown', evidence: ['no member answered the probe', ...evidence] };
 
+  // sshd answered and refused our login (or showed another host key): the host is up, and whether its xapi runs as
+  // master cannot be seen. Never a master loss, whatever the slaves say: recovering could make a second master.
+  if (masterStatus?.health.kind === 'unreachable' && (masterStatus.health.failure === 'auth' || masterStatus.health.failure === 'host-key')) {
+    return { kind: 'unknown', evidence: [`the master ${label(masterStatus)} answers SSH but refuses our login (${masterStatus.health.message}): it is up, and may run as master; update the credentials or its host key to see`, ...evidence] };
+  }
   const masterLost = !masterAlive || slavesCutOff.length > 0;
   if (masterLost && inventory.haEnabled) {
     return { kind: 'ha', masterAddress, evidence: ['HA was enabled at the last discovery: xapi elects a new master by itself after its timeout', ...evidence] };

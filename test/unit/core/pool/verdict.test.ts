@@ -108,3 +108,13 @@ describe('pool verdict: a running master is not all (issue 13, part 2)', () => {
     assert.equal(verdict.formerMasterUuid, undefined);
   });
 });
+
+describe('pool verdict: a master that refuses our login is not a dead master (issue 13, part 2)', () => {
+  const refused = (member: PoolMember): HostStatus => ({ member, health: { kind: 'unreachable', failure: 'auth', message: 'root@127.77.0.1: authentication failed (password: rejected)' } });
+
+  it('reads "unknown", never "master unreachable", while the slaves still reach it', () => {
+    const verdict = judgePool(inventory, [refused(m1), probed(m2, slave()), probed(m3, slave())]);
+    assert.equal(verdict.kind, 'unknown');
+    assert.match(verdict.evidence[0] ?? '', /^the master xcp-host1 \(127\.77\.0\.1\) answers SSH but refuses our login/);
+  });
+});
