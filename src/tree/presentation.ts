@@ -70,7 +70,7 @@ const HOST_ICONS: Record<HostState, { icon: string; color: string | undefined }>
 
 const STATE_WORDS: Record<HostState, string | undefined> = {
   online: undefined,
-  emergency: 'emergency mode',
+  emergency: 'emergency',
   unreachable: 'unreachable',
   'login-failed': 'login failed',
   'xapi-down': 'xapi down',
@@ -79,19 +79,21 @@ const STATE_WORDS: Record<HostState, string | undefined> = {
   unknown: 'unknown state',
 };
 
-export function hostLook(role: HostRole, state: HostState, address: string): Look {
+export function hostLook(role: HostRole, state: HostState, _address?: string): Look {
   const icon = role === 'master' && state === 'online' ? { icon: 'star-full', color: 'testing.iconPassed' } : HOST_ICONS[state];
-  const words = [role === 'unknown' ? undefined : role.replace('-', ' '), STATE_WORDS[state]].filter(Boolean).join(', ');
-  return { description: `${words} · ${address}`, icon: icon.icon, color: icon.color, contextValue: hostContextValue(role, state) };
+  // State first and short: the side bar cuts the rest (the address and every fact are in the tooltip).
+  const roleWord = role === 'unknown' ? undefined : role.replace('-', ' ');
+  const description = [STATE_WORDS[state], roleWord].filter(Boolean).join(' · ') || 'unknown';
+  return { description, icon: icon.icon, color: icon.color, contextValue: hostContextValue(role, state) };
 }
 
 const POOL_LOOKS: Record<PoolState, { words: string; icon: string; color: string | undefined }> = {
   healthy: { words: 'healthy', icon: 'pass', color: 'testing.iconPassed' },
   'hosts-down': { words: 'hosts down', icon: 'warning', color: 'problemsWarningIcon.foreground' },
   'master-unreachable': { words: 'master unreachable', icon: 'error', color: 'problemsErrorIcon.foreground' },
-  emergency: { words: 'master lost, emergency mode', icon: 'warning', color: 'problemsWarningIcon.foreground' },
-  recovered: { words: 'recovered, stragglers pending', icon: 'warning', color: 'problemsWarningIcon.foreground' },
-  'split-brain': { words: 'split-brain: two masters', icon: 'error', color: 'problemsErrorIcon.foreground' },
+  emergency: { words: 'emergency, no master', icon: 'warning', color: 'problemsWarningIcon.foreground' },
+  recovered: { words: 'recovered, stragglers', icon: 'warning', color: 'problemsWarningIcon.foreground' },
+  'split-brain': { words: 'split-brain, 2 masters', icon: 'error', color: 'problemsErrorIcon.foreground' },
   ha: { words: 'HA is electing a master', icon: 'shield', color: 'problemsInfoIcon.foreground' },
   unknown: { words: 'unknown', icon: 'question', color: 'disabledForeground' },
   probing: { words: 'probing…', icon: 'loading~spin', color: undefined },
@@ -106,7 +108,8 @@ export function poolLook(verdict: PoolVerdict | undefined): Look {
 /** Words that depend on more than the verdict's kind. */
 function poolWords(verdict: PoolVerdict | undefined): string | undefined {
   if (verdict?.kind !== 'hosts-down') return undefined;
-  if (verdict.formerMasterUuid) return verdict.downUuids.length === 1 ? 'recovered, old master down' : `recovered, old master and ${verdict.downUuids.length - 1} more down`;
+  // After a recovery; the side bar's default width shows about 20 characters next to a pool's name.
+  if (verdict.formerMasterUuid) return verdict.downUuids.length === 1 ? 'old master down' : `old master +${verdict.downUuids.length - 1} down`;
   return `${verdict.downUuids.length} host${verdict.downUuids.length === 1 ? '' : 's'} down`;
 }
 

@@ -36,7 +36,7 @@ describe('tree presentation', () => {
     assert.equal(hostState({ member, health: { kind: 'invalid', message: 'garbage' } }), 'unknown');
     // told to become master with an unknown outcome: that wins over whatever the last probe said (issue 11)
     assert.equal(hostState(probed({}), true), 'transition-pending');
-    assert.equal(hostLook('slave', 'transition-pending', member.address).description, 'slave, transition pending · 127.77.0.1');
+    assert.equal(hostLook('slave', 'transition-pending', member.address).description, 'transition pending · slave');
   });
 
   it('keeps showing a dead master as the master (last known role, else the inventory)', () => {
@@ -45,7 +45,7 @@ describe('tree presentation', () => {
     assert.equal(hostRole(dead, { ...inventory, masterUuid: 'other' }, probed({ role: { role: 'master' } })), 'master');
     // once another host is the working master, the dead one is its former master (issue 13)
     assert.equal(hostRole(dead, inventory, probed({ role: { role: 'master' } }), 'new-master-uuid'), 'former-master');
-    assert.equal(hostLook('unknown', 'unreachable', member.address).description, 'unreachable · 127.77.0.1');
+    assert.equal(hostLook('unknown', 'unreachable', member.address).description, 'unreachable');
   });
 
   it('gives each state a distinct codicon and a theme colour, never a hex colour', () => {
@@ -57,11 +57,11 @@ describe('tree presentation', () => {
   });
 
   it('describes role, state and address', () => {
-    assert.equal(hostLook('slave', 'emergency', '127.77.0.2').description, 'slave, emergency mode · 127.77.0.2');
-    assert.equal(hostLook('master', 'unreachable', '127.77.0.1').description, 'master, unreachable · 127.77.0.1');
-    assert.equal(poolLook({ kind: 'emergency', masterAddress: undefined, model: 'code', evidence: [] }).description, 'master lost, emergency mode');
+    assert.equal(hostLook('slave', 'emergency', '127.77.0.2').description, 'emergency · slave');
+    assert.equal(hostLook('master', 'unreachable', '127.77.0.1').description, 'unreachable · master');
+    assert.equal(poolLook({ kind: 'emergency', masterAddress: undefined, model: 'code', evidence: [] }).description, 'emergency, no master');
     assert.equal(poolLook(undefined).description, 'probing…');
-    assert.equal(poolLook({ kind: 'recovered', masterUuid: 'm', stragglerUuids: ['s'], evidence: [] }).description, 'recovered, stragglers pending');
+    assert.equal(poolLook({ kind: 'recovered', masterUuid: 'm', stragglerUuids: ['s'], evidence: [] }).description, 'recovered, stragglers');
   });
 
   it('lists the tooltip facts: UUID, address, role, master pointed to, emergency flag, last error', () => {
@@ -111,13 +111,13 @@ describe('tree presentation: truthful states after a recovery (issue 13, part 2)
 
   it('the dead old master is the "former master" once another host runs the pool', () => {
     assert.equal(hostRole(gone, inventory, wasMaster, '0a1b2c3d-0002-4aaa-8bbb-000000000002'), 'former-master');
-    assert.equal(hostLook('former-master', 'unreachable', member.address).description, 'former master, unreachable · 127.77.0.1');
+    assert.equal(hostLook('former-master', 'unreachable', member.address).description, 'unreachable · former master');
     assert.equal(hostRole(gone, inventory, wasMaster), 'master', 'still the master while nobody else runs the pool');
   });
 
-  it('a pool whose new master runs with the old one down reads "recovered, old master down", and offers no recovery', () => {
+  it('a pool whose new master runs with the old one down reads "old master down", and offers no recovery', () => {
     const look = poolLook({ kind: 'hosts-down', masterUuid: 'n', downUuids: [member.uuid], formerMasterUuid: member.uuid, evidence: [] });
-    assert.equal(look.description, 'recovered, old master down');
+    assert.equal(look.description, 'old master down');
     assert.equal(look.contextValue, 'pool:hosts-down');
     assert.ok(!shows('xenPools.guidedRecovery', look.contextValue));
     assert.equal(poolLook({ kind: 'hosts-down', masterUuid: 'n', downUuids: ['a', 'b'], evidence: [] }).description, '2 hosts down');
@@ -130,10 +130,26 @@ describe('tree presentation: a refused login is its own state (issue 13, part 2)
   it('reads "login failed" with its own icon, not like a powered-off host, and offers Update Credentials…', () => {
     assert.equal(hostState(refused), 'login-failed');
     const look = hostLook('slave', 'login-failed', member.address);
-    assert.equal(look.description, 'slave, login failed · 127.77.0.1');
+    assert.equal(look.description, 'login failed · slave');
     assert.notEqual(look.icon, hostLook('slave', 'unreachable', member.address).icon);
     assert.ok(shows('xenPools.updateCredentials', look.contextValue));
     assert.ok(!shows('xenPools.updateCredentials', hostLook('slave', 'unreachable', member.address).contextValue));
     assert.ok(shows('xenPools.updateCredentials', hostLook('former-master', 'login-failed', member.address).contextValue));
+  });
+});
+
+describe('tree presentation: short descriptions, state word first (issue 13, part 2)', () => {
+  it('keeps host descriptions within 28 characters and pool ones within 24, the state first; the address is in the tooltip', () => {
+    const roles: HostRole[] = ['master', 'slave', 'former-master', 'broken', 'unknown'];
+    const states: HostState[] = ['online', 'emergency', 'unreachable', 'login-failed', 'xapi-down', 'probing', 'transition-pending', 'unknown'];
+    // A former master is one that does not answer: only those states are its own.
+    const possible = (role: HostRole, state: HostState) => role !== 'former-master' || state === 'unreachable' || state === 'login-failed';
+    for (const role of roles) for (const state of states.filter((st) => possible(role, st))) assert.ok(hostLook(role, state, '192.168.100.200').description.length <= 28, `${role}/${state}: ${hostLook(role, state, '192.168.100.200').description}`);
+    assert.equal(hostLook('master', 'online', member.address).description, 'master');
+    assert.ok(hostFacts(probed({}), 'slave').some(([label, value]) => label === 'Address' && value === member.address));
+    for (const kind of ['healthy', 'master-unreachable', 'emergency', 'recovered', 'split-brain', 'ha', 'unknown'] as const) {
+      const description = poolLook({ kind, masterUuid: 'm', masterAddress: undefined, model: 'code', stragglerUuids: [], masterUuids: [], evidence: [] } as never).description;
+      assert.ok(description.length <= 24, `${kind}: ${description}`);
+    }
   });
 });
