@@ -76,10 +76,6 @@ export class MasterLossNotices {
     const why = verdict?.kind === 'ha' ? 'HA is electing a new master' : verdict?.kind === 'emergency' ? 'its slaves are in emergency mode' : 'its master does not answer';
     return `${pool.name} has no running master: ${why}.`;
   }
-
-  forget(poolUuid: string): void {
-    this.lost.delete(poolUuid);
-  }
 }
 
 const STATE_WORDS: Record<HostState, string> = {
