@@ -5,7 +5,7 @@
  */
 import type { HostStatus, PoolVerdict } from '../core/pool/model';
 import { visibleText } from '../core/visibleText';
-import { hostState, type HostState } from '../tree/presentation';
+import { hostState, stateWord } from '../tree/presentation';
 
 /** healthy; degraded (something needs a look, a master runs); masterless (no running master: recover); probing. */
 export type PoolHealth = 'healthy' | 'degraded' | 'masterless' | 'probing';
@@ -78,20 +78,10 @@ export class MasterLossNotices {
   }
 }
 
-const STATE_WORDS: Record<HostState, string> = {
-  online: 'online',
-  emergency: 'emergency mode',
-  unreachable: 'unreachable',
-  'login-failed': 'login failed',
-  'xapi-down': 'xapi down',
-  probing: 'probing',
-  'transition-pending': 'transition pending',
-  unknown: 'unknown',
-};
 
 function describe(status: HostStatus): string {
   const role = status.health.kind === 'probed' ? status.health.facts.role?.role : undefined;
-  return `${role ? `${role}, ` : ''}${STATE_WORDS[hostState(status)]}`;
+  return `${role ? `${role}, ` : ''}${stateWord(hostState(status))}`;
 }
 
 /** `xcp-host1: master, online → unreachable (…why…)`, or undefined when the host's role and state did not change. */

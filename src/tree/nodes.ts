@@ -44,7 +44,7 @@ export class HostNode extends vscode.TreeItem {
     const runningMaster = verdict?.kind === 'healthy' || verdict?.kind === 'recovered' || verdict?.kind === 'hosts-down' ? verdict.masterUuid : undefined;
     this.role = hostRole(status, parent.monitor.inventory, lastKnown, runningMaster);
     this.state = hostState(status, parent.monitor.pendingTransition?.member.uuid === status.member.uuid);
-    const look = hostLook(this.role, this.state, status.member.address);
+    const look = hostLook(this.role, this.state);
     this.id = `host:${parent.monitor.inventory.poolUuid}:${status.member.uuid}`;
     this.description = look.description;
     this.iconPath = icon(look);

@@ -79,7 +79,12 @@ const STATE_WORDS: Record<HostState, string | undefined> = {
   unknown: 'unknown state',
 };
 
-export function hostLook(role: HostRole, state: HostState, _address?: string): Look {
+/** The word for a host's state, as the tree and the log say it ("online" where the tree says nothing). */
+export function stateWord(state: HostState): string {
+  return STATE_WORDS[state] ?? 'online';
+}
+
+export function hostLook(role: HostRole, state: HostState): Look {
   const icon = role === 'master' && state === 'online' ? { icon: 'star-full', color: 'testing.iconPassed' } : HOST_ICONS[state];
   // State first and short: the side bar cuts the rest (the address and every fact are in the tooltip).
   const roleWord = role === 'unknown' ? undefined : role.replace('-', ' ');
