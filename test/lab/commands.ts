@@ -6,6 +6,7 @@ import { ClassName, DEFAULT_LIST_FIELDS, cloneDb, recordsOf } from './db';
 import { EXPENSIVE, Field, formatRecord, minimalJoin } from './printer';
 import type { OutputFault, SimHost, Simulator, XeResult } from './sim';
 import { MSG, xapiError } from './texts';
+import { LIFECYCLE_COMMANDS } from './vmCommands';
 
 export interface Parsed {
   cmd: string;
@@ -63,13 +64,13 @@ export function parseArgs(argv: string[]): Parsed {
 
 /** When this call first reached the command table: a call the lab re-tries keeps its start. */
 const callStarts = new WeakMap<Parsed, number>();
-function callStarted(p: Parsed): number {
+export function callStarted(p: Parsed): number {
   let started = callStarts.get(p);
   if (started === undefined) callStarts.set(p, (started = Date.now()));
   return started;
 }
 
-function need(p: Parsed, name: string): string {
+export function need(p: Parsed, name: string): string {
   const v = p.params.get(name);
   if (v === undefined) throw new XeFail(fail(MSG.requiredParam(name)));
   return v;
@@ -280,6 +281,11 @@ export const FORWARDED_COMMANDS: Record<string, Cmd> = {
   'vm-param-get': paramGetCmd('VM'),
   'vm-param-set': nameParamSet('VM'),
   'pbd-list': listCmd('PBD'),
+  'vdi-list': listCmd('VDI'),
+  'vdi-param-list': paramListCmd('VDI'),
+  'vdi-param-get': paramGetCmd('VDI'),
+  'vbd-list': listCmd('VBD'),
+  'vbd-param-list': paramListCmd('VBD'),
   'pool-recover-slaves': (sim, m, p) => {
     // A.3: for every host in the master's DB except itself, call emergency_reset_master(own address) with no liveness
     // check; ignore every failure (unreachable hosts are silently skipped). Host by host: each unreachable one costs
@@ -343,17 +349,7 @@ export const FORWARDED_COMMANDS: Record<string, Cmd> = {
     sim.markChanged();
     return ok('');
   },
-  'vm-reset-powerstate': (sim, m, p) => {
-    const uuid = need(p, 'uuid');
-    const vm = m.db.vms.find((x) => x.uuid === uuid);
-    if (!vm) return fail(sim.render(xapiError('UUID_INVALID', 'VM', uuid)));
-    if (!p.switches.has('force')) return fail(MSG.mustForce);
-    vm.powerState = 'Halted';
-    vm.residentOn = '';
-    m.db.generation++;
-    sim.markChanged();
-    return ok('');
-  },
+  ...LIFECYCLE_COMMANDS,
 };
 
 export const COMMAND_NAMES = { local: Object.keys(LOCAL_COMMANDS), forwarded: Object.keys(FORWARDED_COMMANDS) };

@@ -26,6 +26,8 @@ export interface DbHost {
   enabled: boolean;
   controlDomainUuid: string;
   iscsiIqn: string;
+  /** Physical memory (host_metrics memory_total), bytes. */
+  memoryTotal: number;
 }
 export interface DbPbd {
   uuid: string;
@@ -48,6 +50,22 @@ export interface DbVm {
   powerState: 'Running' | 'Halted' | 'Paused' | 'Suspended';
   residentOn: string; // host uuid or ''
   isControlDomain: boolean;
+  /** memory-static-max, bytes: what a start needs on the host (with MEMORY_OVERHEAD), ballooning not modelled. */
+  memory: number;
+}
+/** A disk. `attached` is the VDI's sm-config `host_<ref>` keys: the hosts whose tapdisk holds it, and how. */
+export interface DbVdi {
+  uuid: string;
+  nameLabel: string;
+  sr: string;
+  virtualSize: number;
+  attached: Record<string, 'RW' | 'RO'>;
+}
+export interface DbVbd {
+  uuid: string;
+  vm: string;
+  vdi: string;
+  userdevice: string;
 }
 export interface PoolDb {
   /** Bumped on every change by the master; a slave's copy with a lower number is stale. */
@@ -56,7 +74,16 @@ export interface PoolDb {
   hosts: DbHost[];
   srs: DbSr[];
   vms: DbVm[];
+  vdis: DbVdi[];
+  vbds: DbVbd[];
 }
+
+export const GIB = 1024 ** 3;
+/** What xapi adds to each running VM's footprint (shadow and device model; the real figure depends on the VM). */
+export const VM_MEMORY_OVERHEAD = 16 * 1024 ** 2;
+/** Xen and its heap on a host: host memory-overhead. */
+export const HOST_MEMORY_OVERHEAD = 1119879168;
+export const DEFAULT_HOST_MEMORY = 137402605568;
 
 /** Deterministic UUIDs from a seed string (lab name + role), so fixtures are stable. */
 export function makeUuid(seed: string): string {
@@ -72,6 +99,8 @@ export interface InitialPoolSpec {
   addresses: string[];
   ha: boolean;
   vmsPerHost: number;
+  /** memory-total per host, bytes (index 0 = host 1); the rest get DEFAULT_HOST_MEMORY. */
+  hostMemory?: number[];
 }
 
 export function createPoolDb(spec: InitialPoolSpec): PoolDb {
@@ -85,6 +114,7 @@ export function createPoolDb(spec: InitialPoolSpec): PoolDb {
     enabled: true,
     controlDomainUuid: u(`dom0-${i + 1}`),
     iscsiIqn: `iqn.2024-06.lab.xen:${u(`iqn${i + 1}`).slice(0, 8)}`,
+    memoryTotal: spec.hostMemory?.[i] ?? DEFAULT_HOST_MEMORY,
   }));
   const shared: DbSr = {
     uuid: u('sr-nfs'),
@@ -107,10 +137,19 @@ export function createPoolDb(spec: InitialPoolSpec): PoolDb {
     pbds: [{ uuid: u(`pbd-local-${i + 1}`), host: h.uuid, attached: true }],
   }));
   const vms: DbVm[] = [];
+  const vdis: DbVdi[] = [];
+  const vbds: DbVbd[] = [];
   hosts.forEach((h, i) => {
-    vms.push({ uuid: h.controlDomainUuid, nameLabel: `Control domain on host: ${h.nameLabel}`, powerState: 'Running', residentOn: h.uuid, isControlDomain: true });
+    vms.push({ uuid: h.controlDomainUuid, nameLabel: `Control domain on host: ${h.nameLabel}`, powerState: 'Running', residentOn: h.uuid, isControlDomain: true, memory: 4 * GIB });
     for (let k = 1; k <= spec.vmsPerHost; k++) {
-      vms.push({ uuid: u(`vm-${i + 1}-${k}`), nameLabel: `vm${i + 1}-${k}`, powerState: 'Running', residentOn: h.uuid, isControlDomain: false });
+      const vm: DbVm = { uuid: u(`vm-${i + 1}-${k}`), nameLabel: `vm${i + 1}-${k}`, powerState: 'Running', residentOn: h.uuid, isControlDomain: false, memory: 2 * GIB };
+      vms.push(vm);
+      // Every VM's disk lives on the shared SR, except the second VM of each host: its disk is on the host's local
+      // storage, so it cannot start anywhere else while that host is gone (VM_REQUIRES_SR).
+      const sr = k === 2 ? (locals[i]?.uuid ?? shared.uuid) : shared.uuid;
+      const vdi: DbVdi = { uuid: u(`vdi-${i + 1}-${k}`), nameLabel: `${vm.nameLabel} 0`, sr, virtualSize: 20 * GIB, attached: { [h.uuid]: 'RW' } };
+      vdis.push(vdi);
+      vbds.push({ uuid: u(`vbd-${i + 1}-${k}`), vm: vm.uuid, vdi: vdi.uuid, userdevice: '0' });
     }
   });
   return {
@@ -129,6 +168,8 @@ export function createPoolDb(spec: InitialPoolSpec): PoolDb {
     hosts,
     srs: [shared, ...locals],
     vms,
+    vdis,
+    vbds,
   };
 }
 
@@ -218,6 +259,17 @@ export function poolFields(db: PoolDb, ctx: RecordContext): F[] {
   return fields;
 }
 
+/** What a running VM takes from its host. */
+export function vmFootprint(vm: DbVm): number {
+  return vm.memory + VM_MEMORY_OVERHEAD;
+}
+
+/** memory-free as xapi computes it: total minus Xen's overhead minus what the running VMs (dom0 too) take. */
+export function hostMemoryFree(db: PoolDb, h: DbHost): number {
+  const used = db.vms.filter((v) => v.residentOn === h.uuid && v.powerState !== 'Halted').reduce((sum, v) => sum + vmFootprint(v), 0);
+  return Math.max(0, h.memoryTotal - HOST_MEMORY_OVERHEAD - used);
+}
+
 export function hostFields(db: PoolDb, h: DbHost, ctx: RecordContext): F[] {
   const version = ctx.version;
   const product = version === '8.3' ? '8.3.0' : version === '8.2' ? '8.2.1' : '7.6.0';
@@ -247,10 +299,10 @@ export function hostFields(db: PoolDb, h: DbHost, ctx: RecordContext): F[] {
     ro('https-only', 'false'),
     sro('supported-bootloaders', ['pygrub', 'eliloader']),
     ro('blobs', ''),
-    ro('memory-overhead', '1119879168'),
-    ro('memory-total', '137402605568'),
-    ro('memory-free', '98134061056'),
-    ro('memory-free-computed', '98134061056', { expensive: true }),
+    ro('memory-overhead', String(HOST_MEMORY_OVERHEAD)),
+    ro('memory-total', String(h.memoryTotal)),
+    ro('memory-free', String(hostMemoryFree(db, h))),
+    ro('memory-free-computed', String(hostMemoryFree(db, h)), { expensive: true }),
     ro('host-metrics-live', String(ctx.isLive(h.uuid))),
     { name: 'patches', marker: 'SRO', value: '', deprecated: true },
     sro('updates', []),
@@ -303,7 +355,7 @@ export function srFields(db: PoolDb, sr: DbSr): F[] {
     ro('host', hostOf()),
     sro('allowed-operations', ['unplug', 'plug', 'PBD.create', 'update', 'PBD.destroy', 'VDI.create', 'VDI.destroy', 'scan']),
     sro('current-operations', []),
-    sro('VDIs', []),
+    sro('VDIs', db.vdis.filter((v) => v.sr === sr.uuid).map((v) => v.uuid)),
     sro('PBDs', sr.pbds.map((p) => p.uuid)),
     ro('virtual-allocation', '0'),
     ro('physical-utilisation', String(Math.floor(sr.physicalSize / 10))),
@@ -323,13 +375,59 @@ export function srFields(db: PoolDb, sr: DbSr): F[] {
 }
 
 export function vmFields(db: PoolDb, vm: DbVm): F[] {
+  // An abbreviated VM record (the real one has ~100 fields), in the real order of the fields it has.
+  const memory = String(vm.memory);
   return [
     ro('uuid', vm.uuid),
     rw('name-label', vm.nameLabel),
     rw('name-description', ''),
     ro('power-state', vm.powerState.toLowerCase()),
+    ro('memory-overhead', String(VM_MEMORY_OVERHEAD)),
+    ro('memory-target', vm.powerState === 'Halted' ? '0' : memory),
+    rw('memory-static-max', memory),
+    rw('memory-dynamic-max', memory),
+    rw('memory-dynamic-min', memory),
+    rw('memory-static-min', String(Math.min(vm.memory, 512 * 1024 ** 2))),
     ro('is-control-domain', String(vm.isControlDomain)),
     ro('resident-on', vm.residentOn && db.hosts.some((h) => h.uuid === vm.residentOn) ? vm.residentOn : NOT_IN_DATABASE),
+  ];
+}
+
+export function vdiFields(db: PoolDb, vdi: DbVdi): F[] {
+  const sr = db.srs.find((s) => s.uuid === vdi.sr);
+  // sm-config keys name hosts by reference; the lab's references are host UUIDs.
+  const smConfig = Object.fromEntries(Object.entries(vdi.attached).map(([host, mode]) => [`host_OpaqueRef:${host}`, mode]));
+  return [
+    ro('uuid', vdi.uuid),
+    rw('name-label', vdi.nameLabel),
+    rw('name-description', ''),
+    ro('sr-uuid', vdi.sr),
+    ro('sr-name-label', sr?.nameLabel ?? NOT_IN_DATABASE),
+    sro('vbd-uuids', db.vbds.filter((b) => b.vdi === vdi.uuid).map((b) => b.uuid)),
+    ro('virtual-size', String(vdi.virtualSize)),
+    ro('type', 'User'),
+    ro('sharable', 'false'),
+    ro('read-only', 'false'),
+    mro('sm-config', smConfig),
+  ];
+}
+
+export function vbdFields(db: PoolDb, vbd: DbVbd): F[] {
+  const vm = db.vms.find((v) => v.uuid === vbd.vm);
+  const vdi = db.vdis.find((d) => d.uuid === vbd.vdi);
+  return [
+    ro('uuid', vbd.uuid),
+    ro('vm-uuid', vbd.vm),
+    ro('vm-name-label', vm?.nameLabel ?? NOT_IN_DATABASE),
+    ro('vdi-uuid', vbd.vdi),
+    ro('vdi-name-label', vdi?.nameLabel ?? NOT_IN_DATABASE),
+    ro('empty', 'false'),
+    ro('device', vm?.powerState === 'Running' ? 'xvda' : ''),
+    rw('userdevice', vbd.userdevice),
+    rw('bootable', 'true'),
+    rw('mode', 'RW'),
+    rw('type', 'Disk'),
+    ro('currently-attached', String(vm?.powerState === 'Running')),
   ];
 }
 
@@ -345,7 +443,7 @@ export function pbdFields(db: PoolDb, sr: DbSr, pbd: DbPbd): F[] {
   ];
 }
 
-export type ClassName = 'pool' | 'host' | 'SR' | 'VM' | 'PBD';
+export type ClassName = 'pool' | 'host' | 'SR' | 'VM' | 'PBD' | 'VDI' | 'VBD';
 
 /** Default `*-list` fields (A.6, A.7, A.8; VM and PBD from the xe defaults). */
 export const DEFAULT_LIST_FIELDS: Record<ClassName, string[]> = {
@@ -354,6 +452,8 @@ export const DEFAULT_LIST_FIELDS: Record<ClassName, string[]> = {
   SR: ['uuid', 'name-label', 'name-description', 'host', 'type', 'content-type'],
   VM: ['uuid', 'name-label', 'power-state'],
   PBD: ['uuid', 'host-uuid', 'sr-uuid', 'device-config', 'currently-attached'],
+  VDI: ['uuid', 'name-label', 'name-description', 'sr-uuid', 'virtual-size', 'sharable', 'read-only'],
+  VBD: ['uuid', 'vm-uuid', 'vm-name-label', 'vdi-uuid', 'empty', 'device'],
 };
 
 /** All records of a class, with their uuid, in DB order (B.1 rule 7). */
@@ -369,5 +469,9 @@ export function recordsOf(cls: ClassName, db: PoolDb, ctx: RecordContext): { uui
       return db.vms.map((v) => ({ uuid: v.uuid, fields: vmFields(db, v) }));
     case 'PBD':
       return db.srs.flatMap((s) => s.pbds.map((p) => ({ uuid: p.uuid, fields: pbdFields(db, s, p) })));
+    case 'VDI':
+      return db.vdis.map((d) => ({ uuid: d.uuid, fields: vdiFields(db, d) }));
+    case 'VBD':
+      return db.vbds.map((b) => ({ uuid: b.uuid, fields: vbdFields(db, b) }));
   }
 }

@@ -70,6 +70,8 @@ export interface LabOptions {
   dir?: string;
   durations?: Partial<Durations>;
   vmsPerHost?: number;
+  /** memory-total per host in bytes (index 0 = host 1); default 128 GiB each. */
+  hostMemory?: number[];
   /** The pool's name-label (default pool-lab). */
   poolName?: string;
   /**
@@ -142,6 +144,7 @@ export class Lab {
       password: this.password,
       durations: opts.durations ?? {},
       vmsPerHost: opts.vmsPerHost ?? 2,
+      ...(opts.hostMemory ? { hostMemory: opts.hostMemory } : {}),
       ...(opts.poolName ? { poolName: opts.poolName } : {}),
     });
     this.xeServer = new XeServer(this.sim);

@@ -13,7 +13,7 @@ import { MASTER_UNREACHABLE_EXCEPTION, MSG, XapiError, xapiError } from './texts
 
 /** Hosts, reachability, xapi's life cycle and roles, and the timing loop (emergency mode, HA election, DB sync). */
 export class SimCore extends EventEmitter {
-  readonly opts: Required<Omit<SimOptions, 'durations'>> & { durations: Durations };
+  readonly opts: Required<Omit<SimOptions, 'durations' | 'hostMemory'>> & Pick<SimOptions, 'hostMemory'> & { durations: Durations };
   readonly hosts: SimHost[];
   readonly partitions = new Set<string>();
   readonly events: SimEvent[] = [];
@@ -33,7 +33,7 @@ export class SimCore extends EventEmitter {
       durations: { ...DEFAULT_DURATIONS, ...(options.durations ?? {}) },
     };
     this.pending = new PendingCalls(options.version);
-    const db = createPoolDb({ seed: options.name, poolName: this.opts.poolName, addresses: options.addresses, ha: options.ha, vmsPerHost: this.opts.vmsPerHost });
+    const db = createPoolDb({ seed: options.name, poolName: this.opts.poolName, addresses: options.addresses, ha: options.ha, vmsPerHost: this.opts.vmsPerHost, ...(options.hostMemory ? { hostMemory: options.hostMemory } : {}) });
     const masterAddress = options.addresses[0] ?? '';
     this.hosts = db.hosts.map((h, i) => ({
       index: i + 1,

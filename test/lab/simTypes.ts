@@ -28,6 +28,8 @@ export interface Durations {
   masterCheckDelay: number;
   /** What each unreachable host costs check_no_other_masters (and recover-slaves): one connect attempt. Unconfirmed. */
   connectAttempt: number;
+  /** How long `vm-start` takes to boot a VM before it returns. Unconfirmed figure. */
+  vmStart: number;
 }
 
 export const DEFAULT_DURATIONS: Durations = {
@@ -40,6 +42,7 @@ export const DEFAULT_DURATIONS: Durations = {
   dbSync: 300,
   masterCheckDelay: 5,
   connectAttempt: 10,
+  vmStart: 3,
 };
 
 export interface SimOptions {
@@ -52,6 +55,8 @@ export interface SimOptions {
   password: string;
   durations?: Partial<Durations>;
   vmsPerHost?: number;
+  /** memory-total per host in bytes (index 0 = host 1); default 128 GiB each. */
+  hostMemory?: number[];
   poolName?: string;
   /** Tick period of the timing loop in ms (default 20). */
   tickMs?: number;

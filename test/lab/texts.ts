@@ -94,6 +94,22 @@ const ERRORS: Record<string, ErrorDef> = {
       '8.3': 'This server cannot join the pool because the pool has HA enabled but this server has HA disabled.',
     },
   },
+  // VM and host lifecycle (datamodel_errors.ml, read from the xen-api sources).
+  HOST_IS_LIVE: { params: ['host'], text: same('This operation cannot be completed because the server is still live.') },
+  HOST_HAS_RESIDENT_VMS: { params: ['host'], text: same('This server cannot be forgotten because there are user VMs still running.') },
+  CANNOT_RESET_CONTROL_DOMAIN: { params: ['vm'], text: same('The power-state of a control domain cannot be reset.') },
+  DOMAIN_EXISTS: { params: ['vm', 'domid'], text: same('The operation could not be performed because a domain still exists for the specified VM.') },
+  VM_BAD_POWER_STATE: {
+    params: ['vm', 'expected', 'actual'],
+    text: same(
+      "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running. The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+    ),
+  },
+  HOST_NOT_ENOUGH_FREE_MEMORY: { params: ['needed', 'available'], text: same('Not enough server memory is available to perform this operation.') },
+  VM_REQUIRES_SR: {
+    params: ['vm', 'sr'],
+    text: same("You attempted to run a VM on a host which doesn't have access to an SR needed by the VM. The VM has at least one VBD attached to a VDI in the SR."),
+  },
   POOL_NOT_IN_EMERGENCY_MODE: { params: [], text: same('This pool is not in emergency mode.') },
   UUID_INVALID: { params: ['type', 'uuid'], text: same('The uuid you supplied was invalid.') },
   INTERNAL_ERROR: {
@@ -146,6 +162,11 @@ export const MSG = {
   unknownField: (f: string): string => `Error: Unknown field '${f}'\n`,
   keyNotFound: (k: string): string => `Error: Key ${k} not found in map\n`,
   noMatchingHosts: 'Error: No matching hosts found\n',
+  hostNotFound: (name: string): string => `Error: Host ${name} not found\n`,
+  // cli_operations.ml host_forget: printed before xe asks for 'yes'. What xe does when no answer comes (an SSH
+  // command has no terminal) is unconfirmed; the lab refuses, the harsher choice.
+  hostForgetWarnings:
+    "WARNING: A host should only be forgotten if it is physically unrecoverable;\nWARNING: if possible, Hosts should be 'ejected' from the Pool instead.\nWARNING: Once a host has been forgotten it will have to be re-installed.\nWARNING: This operation is irreversible.\nType 'yes' to continue\n",
   authFailed: "Authentication failed\nFor usage run: 'xe help'\n",
   credentialsNeeded: "Username/password must be specified\nFor usage run: 'xe help'\n",
   missingParamCode: (name: string): string => `Error code: Missing parameter\nError parameters: ${name}\n`,
