@@ -22,6 +22,11 @@ function same(text: string): Record<XapiVersion, string> {
   return { 'pre-2021': text, '8.2': text, '8.3': text };
 }
 
+/** A text reworded in 2020 (before the 8.2 line): pre-2021 prints the 2019 one (v1.160.0). */
+function since2020(old: string, text: string): Record<XapiVersion, string> {
+  return { 'pre-2021': old, '8.2': text, '8.3': text };
+}
+
 /** Doc strings (first line printed by xe) and parameter names (C.3, A.9). */
 const ERRORS: Record<string, ErrorDef> = {
   HOST_IS_SLAVE: {
@@ -95,17 +100,24 @@ const ERRORS: Record<string, ErrorDef> = {
     },
   },
   // VM and host lifecycle (datamodel_errors.ml, read from the xen-api sources).
-  HOST_IS_LIVE: { params: ['host'], text: same('This operation cannot be completed because the server is still live.') },
-  HOST_HAS_RESIDENT_VMS: { params: ['host'], text: same('This server cannot be forgotten because there are user VMs still running.') },
+  HOST_IS_LIVE: { params: ['host'], text: since2020('This operation cannot be completed as the host is still live.', 'This operation cannot be completed because the server is still live.') },
+  HOST_HAS_RESIDENT_VMS: {
+    params: ['host'],
+    text: since2020('This host cannot be forgotten because there are some user VMs still running', 'This server cannot be forgotten because there are user VMs still running.'),
+  },
   CANNOT_RESET_CONTROL_DOMAIN: { params: ['vm'], text: same('The power-state of a control domain cannot be reset.') },
   DOMAIN_EXISTS: { params: ['vm', 'domid'], text: same('The operation could not be performed because a domain still exists for the specified VM.') },
   VM_BAD_POWER_STATE: {
     params: ['vm', 'expected', 'actual'],
-    text: same(
+    text: since2020(
+      "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running.  The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
       "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running. The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
     ),
   },
-  HOST_NOT_ENOUGH_FREE_MEMORY: { params: ['needed', 'available'], text: same('Not enough server memory is available to perform this operation.') },
+  HOST_NOT_ENOUGH_FREE_MEMORY: {
+    params: ['needed', 'available'],
+    text: since2020('Not enough host memory is available to perform this operation', 'Not enough server memory is available to perform this operation.'),
+  },
   VM_REQUIRES_SR: {
     params: ['vm', 'sr'],
     text: same("You attempted to run a VM on a host which doesn't have access to an SR needed by the VM. The VM has at least one VBD attached to a VDI in the SR."),

@@ -2,6 +2,7 @@ import type { HostRunner } from './hostAccess';
 import type { HostStatus, PoolInventory, PoolMember, PoolVerdict } from './model';
 import { probeHost, type ProbeOptions } from './prober';
 import { judgePool } from './verdict';
+import type { VmSnapshot } from './vms';
 import { xeOperations } from '../xe/operations';
 import { isUuid } from '../xe/validate';
 
@@ -33,6 +34,10 @@ export class PoolMonitor {
   /** The probe running on each host: never two at once on one host. */
   private readonly probing = new Map<string, Promise<void>>();
   private pending: PendingTransition | undefined;
+  private vmSnapshot: VmSnapshot | undefined;
+  private vmProblemText: string | undefined;
+  /** The host states the VMs were last read for: a background refresh reads them again only when these change. */
+  private vmReadFor = '';
 
   constructor(
     readonly runner: HostRunner,
@@ -68,6 +73,53 @@ export class PoolMonitor {
     const facts = status.health.facts;
     const master = facts.role?.role === 'master' && facts.xapi === 'running';
     if (master || (facts.xapi === 'running' && Date.now() - this.pending.since > PENDING_TRANSITION_MS)) this.pending = undefined;
+  }
+
+  /** The VMs as the running master's database last said; kept (and shown as such) while no master answers. */
+  get vms(): VmSnapshot | undefined {
+    return this.vmSnapshot;
+  }
+
+  /** Why the VMs could not be read at the last try (no master answers, or the read failed); undefined after a good read. */
+  get vmProblem(): string | undefined {
+    return this.vmProblemText;
+  }
+
+  /**
+   * Reads the VMs from the one running master (four xe calls, forwarded commands: never sent to a slave, where they
+   * would hang with the master dead). Best effort: a failure is kept as vmProblem, the last snapshot stays.
+   */
+  async readVms(): Promise<void> {
+    const masters = this.answeringMasters();
+    const [master, another] = masters;
+    this.vmReadFor = this.hostStateKey();
+    if (!master || another) {
+      this.vmProblemText = another ? 'two hosts answer as master' : 'no master answers';
+      this.emit(undefined);
+      return;
+    }
+    try {
+      const run = this.runner.xe(master.address, { timeoutMs: this.probeOptions().commandTimeoutMs });
+      const [vms, memory] = [await xeOperations.guestVms(run), await xeOperations.hostMemory(run)];
+      this.vmSnapshot = { vms, memory: new Map(memory.map((m) => [m.uuid, m])), readAt: new Date().toISOString(), fromUuid: master.uuid };
+      this.vmProblemText = undefined;
+    } catch (error) {
+      this.vmProblemText = `cannot read the VMs from ${master.name}: ${(error as Error).message}`;
+    }
+    this.emit(undefined);
+  }
+
+  private answeringMasters(): PoolMember[] {
+    return this.inventory.members.filter((m) => {
+      const health = this.statuses.get(m.uuid)?.health;
+      return health?.kind === 'probed' && health.facts.role?.role === 'master' && health.facts.xapi === 'running';
+    });
+  }
+
+  private hostStateKey(): string {
+    return this.allStatuses()
+      .map((s) => `${s.member.uuid}:${s.health.kind === 'probed' ? `${s.health.facts.role?.role ?? '?'}/${s.health.facts.xapi}/${String(s.health.facts.emergency)}` : s.health.kind}`)
+      .join(',');
   }
 
   status(hostUuid: string): HostStatus | undefined {
@@ -125,6 +177,8 @@ export class PoolMonitor {
       this.emit(undefined);
       await Promise.all(members.map((member) => this.probeOnce(member)));
       if (this.inventory.haUnknown) await this.learnHa();
+      // A full refresh reads the VMs again; a background or partial one only when some host changed state since.
+      if ((!options.background && !hostUuids) || this.hostStateKey() !== this.vmReadFor) await this.readVms();
     } finally {
       this.inFlight--;
       this.judge();
@@ -175,11 +229,7 @@ export class PoolMonitor {
 
   /** Reads HA's state from the one running master, if there is one now; it stays unknown otherwise. */
   private async learnHa(): Promise<void> {
-    const masters = this.inventory.members.filter((m) => {
-      const health = this.statuses.get(m.uuid)?.health;
-      return health?.kind === 'probed' && health.facts.role?.role === 'master' && health.facts.xapi === 'running';
-    });
-    const [master, another] = masters;
+    const [master, another] = this.answeringMasters();
     if (!master || another) return;
     try {
       const haEnabled = await xeOperations.poolHaEnabled(this.runner.xe(master.address, { timeoutMs: this.probeOptions().commandTimeoutMs }));

@@ -10,6 +10,8 @@ import {
   type PbdField,
   type PoolField,
   type SrField,
+  type VbdField,
+  type VdiField,
   type VmField,
   type XeClass,
   UnsafeXeValueError,
@@ -62,6 +64,13 @@ export const XE_COMMANDS = Object.freeze({
   'pbd-list': facts('forwarded', false),
   'vm-list': facts('forwarded', false),
   'vm-param-get': facts('forwarded', false),
+  'vbd-list': facts('forwarded', false),
+  'vdi-list': facts('forwarded', false),
+  // After a host died: marks its VMs halted in the database, whether or not they still run there (spec D.2).
+  'vm-reset-powerstate': facts('forwarded', true),
+  'vm-start': facts('forwarded', true),
+  // Removes a dead member from the pool database; it must be reinstalled before it may rejoin.
+  'host-forget': facts('forwarded', true),
 });
 
 export type XeSubcommand = keyof typeof XE_COMMANDS;
@@ -223,5 +232,27 @@ export const xe = Object.freeze({
 
   vmParamGet(options: { readonly uuid: string; readonly paramName: VmField }): XeCommand {
     return command('vm-param-get', [uuidArgument(options.uuid), `param-name=${requireFieldName('VM', 'param-name', options.paramName)}`]);
+  },
+
+  vbdList(options: ListOptions<VbdField> = {}): XeCommand {
+    return listCommand('vbd-list', 'VBD', options);
+  },
+
+  vdiList(options: ListOptions<VdiField> = {}): XeCommand {
+    return listCommand('vdi-list', 'VDI', options);
+  },
+
+  /** Always `--force`: xe refuses without it, and the product asks its own confirmation first. */
+  vmResetPowerstate(options: { readonly uuid: string }): XeCommand {
+    return command('vm-reset-powerstate', [uuidArgument(options.uuid), '--force']);
+  },
+
+  vmStart(options: { readonly uuid: string; readonly onHostUuid: string }): XeCommand {
+    return command('vm-start', [uuidArgument(options.uuid), `on=${requireUuid('on', options.onHostUuid)}`]);
+  },
+
+  /** Always `--force`: without it xe waits for a typed "yes" that no SSH command gives; the product confirms first. */
+  hostForget(options: { readonly uuid: string }): XeCommand {
+    return command('host-forget', [uuidArgument(options.uuid), '--force']);
   },
 });

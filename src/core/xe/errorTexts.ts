@@ -215,6 +215,59 @@ const ERROR_TEXTS = {
       },
     ],
   },
+  // The VM and host lifecycle after a host died (datamodel_errors.ml).
+  HOST_IS_LIVE: {
+    params: ['host'],
+    wordings: [
+      { text: 'This operation cannot be completed as the host is still live.', versions: ['pre-2021'] },
+      { text: 'This operation cannot be completed because the server is still live.', versions: EVERY_VERSION },
+    ],
+  },
+  HOST_HAS_RESIDENT_VMS: {
+    params: ['host'],
+    wordings: [
+      { text: 'This host cannot be forgotten because there are some user VMs still running', versions: ['pre-2021'] },
+      { text: 'This server cannot be forgotten because there are user VMs still running.', versions: EVERY_VERSION },
+    ],
+  },
+  CANNOT_RESET_CONTROL_DOMAIN: {
+    params: ['vm'],
+    wordings: [{ text: 'The power-state of a control domain cannot be reset.', versions: EVERY_VERSION }],
+  },
+  DOMAIN_EXISTS: {
+    params: ['vm', 'domid'],
+    wordings: [{ text: 'The operation could not be performed because a domain still exists for the specified VM.', versions: EVERY_VERSION }],
+  },
+  VM_BAD_POWER_STATE: {
+    params: ['vm', 'expected', 'actual'],
+    wordings: [
+      {
+        // Two spaces after the first sentence until 2020.
+        text: "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running.  The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+        versions: ['pre-2021'],
+      },
+      {
+        text: "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running. The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+        versions: EVERY_VERSION,
+      },
+    ],
+  },
+  HOST_NOT_ENOUGH_FREE_MEMORY: {
+    params: ['needed', 'available'],
+    wordings: [
+      { text: 'Not enough host memory is available to perform this operation', versions: ['pre-2021'] },
+      { text: 'Not enough server memory is available to perform this operation.', versions: EVERY_VERSION },
+    ],
+  },
+  VM_REQUIRES_SR: {
+    params: ['vm', 'sr'],
+    wordings: [
+      {
+        text: "You attempted to run a VM on a host which doesn't have access to an SR needed by the VM. The VM has at least one VBD attached to a VDI in the SR.",
+        versions: EVERY_VERSION,
+      },
+    ],
+  },
   // Raised only by host-emergency-management-reconfigure on a host that is not in emergency mode.
   POOL_NOT_IN_EMERGENCY_MODE: {
     params: [],

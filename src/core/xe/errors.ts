@@ -78,6 +78,12 @@ export type XeFailure =
     }
   | { readonly code: 'HOST_OFFLINE' | 'CANNOT_CONTACT_HOST' | 'HOST_UNKNOWN_TO_MASTER'; readonly host: XapiObjectParam }
   | { readonly code: 'HOST_MASTER_CANNOT_TALK_BACK'; readonly ip: string }
+  | { readonly code: 'HOST_IS_LIVE' | 'HOST_HAS_RESIDENT_VMS'; readonly host: XapiObjectParam }
+  | { readonly code: 'CANNOT_RESET_CONTROL_DOMAIN' | 'DOMAIN_EXISTS'; readonly vm: XapiObjectParam }
+  | { readonly code: 'VM_BAD_POWER_STATE'; readonly vm: XapiObjectParam; readonly expected: string; readonly actual: string }
+  /** Bytes, as xapi prints them. */
+  | { readonly code: 'HOST_NOT_ENOUGH_FREE_MEMORY'; readonly needed: string; readonly available: string }
+  | { readonly code: 'VM_REQUIRES_SR'; readonly vm: XapiObjectParam; readonly sr: string }
   | { readonly code: 'UUID_INVALID'; readonly objectType: string; readonly uuid: string }
   /** `message` is the first line of the message only; the exact text for a dead master is unconfirmed (spec C.2). */
   | { readonly code: 'INTERNAL_ERROR'; readonly message: string }
@@ -182,6 +188,13 @@ const API_ERROR_BUILDERS: ApiErrorBuilders = {
   HA_HEARTBEAT_DAEMON_STARTUP_FAILED: () => ({ code: 'HA_HEARTBEAT_DAEMON_STARTUP_FAILED' }),
   HA_POOL_IS_ENABLED_BUT_HOST_IS_DISABLED: () => ({ code: 'HA_POOL_IS_ENABLED_BUT_HOST_IS_DISABLED' }),
   POOL_NOT_IN_EMERGENCY_MODE: () => ({ code: 'POOL_NOT_IN_EMERGENCY_MODE' }),
+  HOST_IS_LIVE: (params) => ({ code: 'HOST_IS_LIVE', host: parseObjectParam(params.host) }),
+  HOST_HAS_RESIDENT_VMS: (params) => ({ code: 'HOST_HAS_RESIDENT_VMS', host: parseObjectParam(params.host) }),
+  CANNOT_RESET_CONTROL_DOMAIN: (params) => ({ code: 'CANNOT_RESET_CONTROL_DOMAIN', vm: parseObjectParam(params.vm) }),
+  DOMAIN_EXISTS: (params) => ({ code: 'DOMAIN_EXISTS', vm: parseObjectParam(params.vm) }),
+  VM_BAD_POWER_STATE: (params) => ({ code: 'VM_BAD_POWER_STATE', vm: parseObjectParam(params.vm), expected: params.expected, actual: params.actual }),
+  HOST_NOT_ENOUGH_FREE_MEMORY: (params) => ({ code: 'HOST_NOT_ENOUGH_FREE_MEMORY', needed: params.needed, available: params.available }),
+  VM_REQUIRES_SR: (params) => ({ code: 'VM_REQUIRES_SR', vm: parseObjectParam(params.vm), sr: params.sr }),
   UUID_INVALID: (params) => ({ code: 'UUID_INVALID', objectType: params.type, uuid: params.uuid }),
   INTERNAL_ERROR: (params) => ({ code: 'INTERNAL_ERROR', message: params.message }),
 };

@@ -60,6 +60,28 @@ export interface VmSummary extends VmPlacement {
   readonly name: string;
 }
 
+/** power-state as xe prints it; anything else xapi may grow is kept as printed. */
+export type VmPowerState = 'running' | 'halted' | 'paused' | 'suspended' | (string & {});
+
+/** A guest VM as the master's database has it: where it runs, what it needs to start, where its disks are. */
+export interface GuestVm {
+  readonly uuid: string;
+  readonly name: string;
+  readonly powerState: VmPowerState;
+  readonly residentOn: string | null;
+  /** memory-static-max: what a start needs on the host, plus xapi's overhead for the VM. */
+  readonly memoryBytes: number | undefined;
+  readonly memoryOverheadBytes: number | undefined;
+  /** The SRs of its disks (VBDs of type Disk), each once. */
+  readonly diskSrUuids: readonly string[];
+}
+
+export interface HostMemory {
+  readonly uuid: string;
+  readonly freeBytes: number | undefined;
+  readonly live: boolean;
+}
+
 type NamedClass = 'host' | 'SR' | 'VM';
 
 type Filters = Readonly<Record<string, string | undefined>>;
@@ -113,6 +135,12 @@ function nameFrom(names: ReadonlyMap<string, string>, uuid: string): string {
   const name = names.get(uuid);
   if (name === undefined) throw new XeParseError('xe name-label', 1, uuid, 'no name read for this object');
   return name;
+}
+
+/** A byte count as xe prints it; anything else is unknown, never a guess. */
+function bytes(record: XeRecord, field: string): number | undefined {
+  const text = record.text(field);
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 function runningVmFilters(residentOn: string | undefined): Filters {
@@ -229,6 +257,67 @@ export const xeOperations = {
   async runningVmPlacements(run: XeRunner, residentOn?: string): Promise<VmPlacement[]> {
     const command = xe.vmList({ params: ['uuid', 'resident-on'], filters: runningVmFilters(residentOn) });
     return parseXeRecords(await runChecked(run, command), 'vm-list output').map((r) => ({ uuid: required(r, 'uuid'), residentOn: r.ref('resident-on') ?? null }));
+  },
+
+  /**
+   * Every guest VM with its power state, host, memory and the SRs of its disks: four calls on the master, whatever
+   * the number of VMs (vm-list, its names, vbd-list, vdi-list).
+   */
+  async guestVms(run: XeRunner): Promise<GuestVm[]> {
+    const filters = { 'is-control-domain': 'false', 'is-a-template': 'false', 'is-a-snapshot': 'false' };
+    const records = parseXeRecords(
+      await runChecked(run, xe.vmList({ params: ['uuid', 'power-state', 'resident-on', 'memory-overhead', 'memory-static-max'], filters })),
+      'vm-list output',
+    );
+    const names = await namesOf(run, 'VM', records.map((r) => required(r, 'uuid')), filters);
+    const vbds = parseXeRecords(await runChecked(run, xe.vbdList({ params: ['vm-uuid', 'vdi-uuid'], filters: { type: 'Disk' } })), 'vbd-list output');
+    const vdis = parseXeRecords(await runChecked(run, xe.vdiList({ params: ['uuid', 'sr-uuid'] })), 'vdi-list output');
+    const srOfVdi = new Map(vdis.map((r) => [required(r, 'uuid'), required(r, 'sr-uuid')]));
+    const srsOfVm = new Map<string, Set<string>>();
+    for (const vbd of vbds) {
+      const sr = srOfVdi.get(vbd.text('vdi-uuid') ?? '');
+      const vm = vbd.text('vm-uuid');
+      if (sr === undefined || vm === undefined) continue; // an empty drive, or a disk created in between
+      srsOfVm.set(vm, (srsOfVm.get(vm) ?? new Set()).add(sr));
+    }
+    return records.map((r) => {
+      const uuid = required(r, 'uuid');
+      return {
+        uuid,
+        name: nameFrom(names, uuid),
+        powerState: required(r, 'power-state'),
+        residentOn: r.ref('resident-on') ?? null,
+        memoryBytes: bytes(r, 'memory-static-max'),
+        memoryOverheadBytes: bytes(r, 'memory-overhead'),
+        diskSrUuids: [...(srsOfVm.get(uuid) ?? [])],
+      };
+    });
+  },
+
+  /** Free memory of every host as the master computes it, and whether the master counts the host as live. */
+  async hostMemory(run: XeRunner): Promise<HostMemory[]> {
+    const records = parseXeRecords(await runChecked(run, xe.hostList({ params: ['uuid', 'memory-free', 'host-metrics-live'] })), 'host-list output');
+    return records.map((r) => ({ uuid: required(r, 'uuid'), freeBytes: bytes(r, 'memory-free'), live: r.bool('host-metrics-live') ?? false }));
+  },
+
+  /** The VM's power state now (vm-param-get), for the re-check at the moment of action. */
+  async vmPowerState(run: XeRunner, uuid: string): Promise<{ powerState: VmPowerState; residentOn: string | null }> {
+    const powerState = parseSingleValue(await runChecked(run, xe.vmParamGet({ uuid, paramName: 'power-state' })));
+    const residentOn = parseSingleValue(await runChecked(run, xe.vmParamGet({ uuid, paramName: 'resident-on' })));
+    if (powerState === null) throw new XeParseError('vm power-state', 1, uuid, 'no power state');
+    return { powerState, residentOn };
+  },
+
+  async resetVmPowerState(run: XeRunner, uuid: string): Promise<void> {
+    await runChecked(run, xe.vmResetPowerstate({ uuid }));
+  },
+
+  async startVmOn(run: XeRunner, uuid: string, hostUuid: string): Promise<void> {
+    await runChecked(run, xe.vmStart({ uuid, onHostUuid: hostUuid }));
+  },
+
+  async forgetHost(run: XeRunner, uuid: string): Promise<void> {
+    await runChecked(run, xe.hostForget({ uuid }));
   },
 
   async pbds(run: XeRunner, filters: { srUuid?: string; hostUuid?: string } = {}): Promise<PbdSummary[]> {

@@ -5,7 +5,7 @@
  * runs keeps every value; only its display form is masked.
  */
 import { shellQuote } from './shellQuote';
-import { HOST_FIELDS, PBD_FIELDS, POOL_FIELDS, SR_FIELDS, VM_FIELDS } from './validate';
+import { HOST_FIELDS, PBD_FIELDS, POOL_FIELDS, SR_FIELDS, VBD_FIELDS, VDI_FIELDS, VM_FIELDS } from './validate';
 
 /** Parameters that name or select things, and switches' values; none of them carries a secret. */
 const SAFE_PARAMETERS = [
@@ -20,7 +20,7 @@ const SAFE_PARAMETERS = [
   'other-config:auto_poweron',
 ];
 
-const SAFE_KEYS: ReadonlySet<string> = new Set<string>([...POOL_FIELDS, ...HOST_FIELDS, ...SR_FIELDS, ...PBD_FIELDS, ...VM_FIELDS, ...SAFE_PARAMETERS]);
+const SAFE_KEYS: ReadonlySet<string> = new Set<string>([...POOL_FIELDS, ...HOST_FIELDS, ...SR_FIELDS, ...PBD_FIELDS, ...VM_FIELDS, ...VBD_FIELDS, ...VDI_FIELDS, ...SAFE_PARAMETERS]);
 
 /** Keys that name a secret wherever they appear (`*password*`, `*secret*`, `*token*`, `*pass`, `*pw`, `*passphrase*`, `*credential*`). */
 const SECRET_KEY = /password|passwd|secret|token|passphrase|credential|pass$|pw$/i;

@@ -175,12 +175,23 @@ export const PBD_FIELDS = [
   'uuid', 'host', 'host-uuid', 'sr-uuid', 'device-config', 'currently-attached', 'other-config',
 ] as const;
 
-/** The VM fields the product reads or filters on (the full record has ~90; these suffice for the recovery report). */
+/** The VM fields the product reads or filters on (the full record has ~90). */
 export const VM_FIELDS = [
   'uuid', 'name-label', 'name-description', 'power-state', 'resident-on', 'is-control-domain', 'is-a-template', 'is-a-snapshot',
+  'memory-overhead', 'memory-target', 'memory-static-max', 'memory-dynamic-max', 'memory-dynamic-min', 'memory-static-min',
 ] as const;
 
-const FIELDS_BY_CLASS = { pool: POOL_FIELDS, host: HOST_FIELDS, SR: SR_FIELDS, PBD: PBD_FIELDS, VM: VM_FIELDS } as const;
+/** The VBD fields the product reads: which VM uses which disk. */
+export const VBD_FIELDS = [
+  'uuid', 'vm-uuid', 'vm-name-label', 'vdi-uuid', 'vdi-name-label', 'empty', 'device', 'userdevice', 'bootable', 'mode', 'type', 'currently-attached',
+] as const;
+
+/** The VDI fields the product reads: where a disk lives. */
+export const VDI_FIELDS = [
+  'uuid', 'name-label', 'name-description', 'sr-uuid', 'sr-name-label', 'vbd-uuids', 'virtual-size', 'type', 'sharable', 'read-only', 'sm-config',
+] as const;
+
+const FIELDS_BY_CLASS = { pool: POOL_FIELDS, host: HOST_FIELDS, SR: SR_FIELDS, PBD: PBD_FIELDS, VM: VM_FIELDS, VBD: VBD_FIELDS, VDI: VDI_FIELDS } as const;
 
 /** An xapi class, spelled as xe spells it in errors (`type: SR`). */
 export type XeClass = keyof typeof FIELDS_BY_CLASS;
@@ -190,6 +201,8 @@ export type HostField = FieldOf<'host'>;
 export type SrField = FieldOf<'SR'>;
 export type PbdField = FieldOf<'PBD'>;
 export type VmField = FieldOf<'VM'>;
+export type VbdField = FieldOf<'VBD'>;
+export type VdiField = FieldOf<'VDI'>;
 
 export function isFieldOf<C extends XeClass>(xeClass: C, value: string): value is FieldOf<C> {
   const fields: readonly string[] = FIELDS_BY_CLASS[xeClass];

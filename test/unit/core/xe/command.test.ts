@@ -302,6 +302,46 @@ const CONSTRUCTOR_CASES: readonly ConstructorCase[] = [
     forwarding: 'forwarded',
     changesState: false,
   },
+  {
+    title: 'vbdList({ params, filters })',
+    build: () => xe.vbdList({ params: ['vm-uuid', 'vdi-uuid'], filters: { type: 'Disk' } }),
+    args: ['vbd-list', 'params=vm-uuid,vdi-uuid', 'type=Disk'],
+    shell: 'xe vbd-list params=vm-uuid,vdi-uuid type=Disk',
+    forwarding: 'forwarded',
+    changesState: false,
+  },
+  {
+    title: 'vdiList({ params })',
+    build: () => xe.vdiList({ params: ['uuid', 'sr-uuid'] }),
+    args: ['vdi-list', 'params=uuid,sr-uuid'],
+    shell: 'xe vdi-list params=uuid,sr-uuid',
+    forwarding: 'forwarded',
+    changesState: false,
+  },
+  {
+    title: 'vmResetPowerstate({ uuid }) always forces: the product confirms first',
+    build: () => xe.vmResetPowerstate({ uuid: SR_UUID }),
+    args: ['vm-reset-powerstate', `uuid=${SR_UUID}`, '--force'],
+    shell: `xe vm-reset-powerstate uuid=${SR_UUID} --force`,
+    forwarding: 'forwarded',
+    changesState: true,
+  },
+  {
+    title: 'vmStart({ uuid, onHostUuid })',
+    build: () => xe.vmStart({ uuid: SR_UUID, onHostUuid: HOST_UUID }),
+    args: ['vm-start', `uuid=${SR_UUID}`, `on=${HOST_UUID}`],
+    shell: `xe vm-start uuid=${SR_UUID} on=${HOST_UUID}`,
+    forwarding: 'forwarded',
+    changesState: true,
+  },
+  {
+    title: 'hostForget({ uuid }) always forces: xe would wait for a typed yes',
+    build: () => xe.hostForget({ uuid: HOST_UUID }),
+    args: ['host-forget', `uuid=${HOST_UUID}`, '--force'],
+    shell: `xe host-forget uuid=${HOST_UUID} --force`,
+    forwarding: 'forwarded',
+    changesState: true,
+  },
 ];
 
 interface ValueSlot {
@@ -321,6 +361,12 @@ const VALUE_SLOTS: readonly ValueSlot[] = [
     build: (value) => xe.poolEmergencyResetMaster({ masterAddress: value }),
     argument: (value) => `master-address=${value}`,
     accepts: isHostAddress,
+  },
+  {
+    title: 'vm-start on',
+    build: (value) => xe.vmStart({ uuid: SR_UUID, onHostUuid: value }),
+    argument: (value) => `on=${value}`,
+    accepts: isUuid,
   },
   {
     title: 'pool-designate-new-master host-uuid',
@@ -529,6 +575,8 @@ describe('xe command builder', () => {
         'sr-list',
         'sr-param-get',
         'sr-param-list',
+        'vbd-list',
+        'vdi-list',
         'vm-list',
         'vm-param-get',
       ]);

@@ -203,6 +203,13 @@ describe('xe failures (errors.ts)', () => {
         params: ['', 'The VDI is not available [opterr=VDI 3e1f5a7c-0b2d-4c6e-8f10-9a8b7c6d5e4f locked]', ''],
         isMissingParameter: false,
       },
+      // What a VM start after a host loss prints while the dead host still holds the disk (storage manager, blktap2).
+      'sr-backend-failure-attached-rw.txt': {
+        code: 'UNKNOWN_ERROR_CODE',
+        errorCode: 'SR_BACKEND_FAILURE_46',
+        params: ['', 'The VDI is not available [opterr=VDI 1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d already attached RW]', ''],
+        isMissingParameter: false,
+      },
       'authentication-failed.txt': { code: 'AUTHENTICATION_FAILED' },
       'credentials-required.txt': { code: 'CREDENTIALS_REQUIRED' },
     };
