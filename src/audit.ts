@@ -12,6 +12,8 @@ export interface AuditEntry {
   readonly exitCode: number | null;
   readonly durationMs: number;
   readonly result: string;
+  /** 'confirmation': what the admin vouched for before an action (a host is powered off), not a command. */
+  readonly kind?: 'confirmation';
 }
 
 const MAX_OUTPUT_LINES = 40;

@@ -5,7 +5,7 @@ import { answeringMembers } from '../core/pool/plan';
 import { breakPoolLock, defaultLockOwner, PoolLockHeldError, withPoolLock } from '../core/pool/poolLock';
 import type { CallRecorder } from '../audit';
 import type { PoolRegistry } from '../poolRegistry';
-import { HostNode, PoolNode, type XenNode } from '../tree/nodes';
+import { HostNode, MessageNode, PoolNode, VmGroupNode, VmNode, type XenNode } from '../tree/nodes';
 import type { PoolsProvider } from '../tree/PoolsProvider';
 import { ui } from '../ui';
 import type { ReadOnlyDocuments } from '../readOnlyDocuments';
@@ -33,10 +33,26 @@ export function orCancel<T>(value: T | undefined): T {
   return value;
 }
 
+/** The pool a tree row belongs to. */
+export function poolOf(node: XenNode | undefined): PoolMonitor | undefined {
+  if (node instanceof PoolNode) return node.monitor;
+  if (node instanceof HostNode || node instanceof VmGroupNode || node instanceof MessageNode) return node.parent.monitor;
+  if (node instanceof VmNode) return node.parent.parent.monitor;
+  return undefined;
+}
+
+/** A refusal that changed nothing: shown as a warning, without Retry (retrying the same input is refused again). */
+export class NothingChangedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NothingChangedError';
+  }
+}
+
 /** The pool of a node, or a QuickPick of all pools when run from the palette. */
 export async function resolvePool(context: CommandContext, node: XenNode | undefined): Promise<PoolMonitor> {
-  if (node instanceof PoolNode) return node.monitor;
-  if (node instanceof HostNode) return node.parent.monitor;
+  const known = poolOf(node);
+  if (known) return known;
   const pools = context.registry.pools();
   if (pools.length === 0) throw new Error('No pools yet: add one with "XenServer: Add Pool…".');
   if (pools.length === 1 && pools[0]) return pools[0];

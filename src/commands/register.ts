@@ -3,11 +3,12 @@ import { notify } from '../ui';
 import { PoolBusyError } from '../core/pool/locks';
 import { UnsafeXeValueError } from '../core/xe/validate';
 import type { XenNode } from '../tree/nodes';
-import { UserCancelledError, type CommandContext } from './context';
+import { NothingChangedError, UserCancelledError, type CommandContext } from './context';
 import { checkEmergencyMode, forgetHostKey, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
 import { openAuditLog, showLog } from './log';
 import { addPool, addPoolArguments, forgetCredentials, pickPool, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters, updateCredentials } from './pool';
 import { demoteOldMaster, guidedRecovery } from './recovery';
+import { forgetHost, resetPowerState, startVmOn } from './vms';
 
 type Handler = (context: CommandContext, node?: XenNode) => unknown;
 
@@ -35,6 +36,9 @@ export const COMMANDS: Record<string, Handler> = {
   'xenPools.openSshTerminal': openSshTerminal,
   'xenPools.forgetHostKey': forgetHostKey,
   'xenPools.runXeCommand': runXeCommand,
+  'xenPools.resetPowerState': resetPowerState,
+  'xenPools.startVmOn': startVmOn,
+  'xenPools.forgetHost': forgetHost,
   'xenPools.showLog': showLog,
   'xenPools.openAuditLog': openAuditLog,
 };
@@ -60,6 +64,11 @@ export function registerCommands(context: CommandContext): vscode.Disposable[] {
 
 function reportFailure(context: CommandContext, id: string, error: unknown, retry: () => Thenable<unknown>): void {
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof NothingChangedError) {
+    context.log.warn(`[${id}] ${message}`);
+    void notify('warning', message, 'Show Log').then((choice) => choice === 'Show Log' && context.log.show(true));
+    return;
+  }
   context.log.error(`[${id}] ${error instanceof Error && error.stack ? error.stack : message}`);
   const actions = error instanceof UnsafeXeValueError || error instanceof PoolBusyError ? ['Show Log'] : ['Show Log', 'Retry', 'Open Settings'];
   void notify('error', message, ...actions).then((choice) => {

@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
 import type { PoolRegistry } from '../poolRegistry';
-import { HostNode, PoolNode, type XenNode } from './nodes';
+import { HostNode, MessageNode, PoolNode, VmGroupNode, VmNode, type XenNode } from './nodes';
+import { isGoneHost, needsAttention } from '../core/pool/vms';
 
 /**
- * Pools → hosts. getChildren never touches the network: it renders what the monitors know, and
+ * Pools → hosts → VMs, plus a pool's VM groups (Needs attention, Halted VMs) and messages. getChildren never touches the network: it renders what the monitors know, and
  * the monitors' change events (debounced, since a refresh of many hosts sends a burst) redraw.
  */
 export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.Disposable {
@@ -23,14 +24,41 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
 
   getChildren(element?: XenNode): XenNode[] {
     if (!element) return this.registry.pools().map((monitor) => new PoolNode(monitor)).sort((a, b) => String(a.label).localeCompare(String(b.label)));
-    if (element instanceof PoolNode) {
-      return element.monitor.allStatuses().map((status) => new HostNode(element, status, element.monitor.lastProbedStatus(status.member.uuid)));
+    if (element instanceof PoolNode) return this.poolChildren(element);
+    const snapshot = element.kind === 'host' || element.kind === 'vm-group' ? element.parent.monitor.vms : undefined;
+    if (snapshot && (element instanceof HostNode || element instanceof VmGroupNode)) {
+      const stranded = element instanceof VmGroupNode ? element.group === 'attention' : isGoneHost(element.parent.monitor.inventory, element.parent.monitor.allStatuses(), element.status.member.uuid);
+      return element.vms.map((vm) => new VmNode(element, vm, stranded && vm.powerState !== 'halted', snapshot));
     }
     return [];
   }
 
+  private poolChildren(pool: PoolNode): XenNode[] {
+    const monitor = pool.monitor;
+    const snapshot = monitor.vms;
+    const statuses = monitor.allStatuses();
+    const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+    const resident = new Map<string, NonNullable<typeof snapshot>['vms'][number][]>();
+    for (const vm of snapshot?.vms ?? []) {
+      if (vm.residentOn === null || vm.powerState === 'halted') continue;
+      resident.set(vm.residentOn, [...(resident.get(vm.residentOn) ?? []), vm]);
+    }
+    const children: XenNode[] = [];
+    const attention = needsAttention(snapshot, monitor.inventory, statuses);
+    if (attention.length) children.push(new VmGroupNode(pool, 'attention', [...attention].sort(byName)));
+    children.push(...statuses.map((status) => new HostNode(pool, status, monitor.lastProbedStatus(status.member.uuid), [...(resident.get(status.member.uuid) ?? [])].sort(byName))));
+    const halted = (snapshot?.vms ?? []).filter((vm) => vm.powerState === 'halted');
+    if (halted.length) children.push(new VmGroupNode(pool, 'halted', [...halted].sort(byName)));
+    const problem = monitor.vmProblem;
+    if (problem && monitor.verdict) {
+      const text = snapshot ? `VMs as of ${new Date(snapshot.readAt).toLocaleTimeString()}` : 'VMs not read';
+      children.push(new MessageNode(pool, 'vms', text, `${problem}. VMs are read from the running master only: forwarded commands hang on a slave whose master is dead.`));
+    }
+    return children;
+  }
+
   getParent(element: XenNode): XenNode | undefined {
-    return element instanceof HostNode ? element.parent : undefined;
+    return element instanceof PoolNode ? undefined : element.parent;
   }
 
   /**

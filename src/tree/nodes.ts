@@ -2,7 +2,10 @@ import * as vscode from 'vscode';
 import type { HostStatus } from '../core/pool/model';
 import type { PoolMonitor } from '../core/pool/monitor';
 import { hostFacts, hostLook, hostRole, hostState, poolLook, type Look } from './presentation';
+import { vmCount, vmLook } from './vmPresentation';
 import { markdownText, visibleText } from '../core/visibleText';
+import { formatBytes, type VmSnapshot } from '../core/pool/vms';
+import type { GuestVm } from '../core/xe/operations';
 
 function icon(look: Look): vscode.ThemeIcon {
   return new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
@@ -38,8 +41,10 @@ export class HostNode extends vscode.TreeItem {
     readonly parent: PoolNode,
     readonly status: HostStatus,
     lastKnown: HostStatus | undefined,
+    /** The VMs the master's database has on this host: its children, collapsed (a big pool opens fast). */
+    readonly vms: readonly GuestVm[] = [],
   ) {
-    super(visibleText(status.member.name), vscode.TreeItemCollapsibleState.None);
+    super(visibleText(status.member.name), vms.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     const verdict = parent.monitor.verdict;
     const runningMaster = verdict?.kind === 'healthy' || verdict?.kind === 'recovered' || verdict?.kind === 'hosts-down' ? verdict.masterUuid : undefined;
     this.role = hostRole(status, parent.monitor.inventory, lastKnown, runningMaster);
@@ -50,7 +55,8 @@ export class HostNode extends vscode.TreeItem {
     this.iconPath = icon(look);
     this.contextValue = look.contextValue;
     const tooltip = new vscode.MarkdownString(`**${markdownText(status.member.name)}** — ${look.description}\n\n`);
-    tooltip.appendMarkdown(hostFacts(status, this.role).map(([label, value]) => `${label}: \`${visibleText(value).replace(/`/g, "'")}\``).join('  \n'));
+    const facts = [...hostFacts(status, this.role), ...(vms.length ? [['VMs', vmCount(vms.length)] as [string, string]] : [])];
+    tooltip.appendMarkdown(facts.map(([label, value]) => `${label}: \`${visibleText(value).replace(/`/g, "'")}\``).join('  \n'));
     this.tooltip = tooltip;
     this.accessibilityInformation = { label: `Host ${visibleText(status.member.name)}, ${look.description}` };
   }
@@ -60,4 +66,77 @@ export class HostNode extends vscode.TreeItem {
   }
 }
 
-export type XenNode = PoolNode | HostNode;
+/** A pool-level group of VMs: those stranded on lost hosts ("Needs attention"), and the halted ones. */
+export class VmGroupNode extends vscode.TreeItem {
+  readonly kind = 'vm-group';
+
+  constructor(
+    readonly parent: PoolNode,
+    readonly group: 'attention' | 'halted',
+    readonly vms: readonly GuestVm[],
+  ) {
+    super(group === 'attention' ? 'Needs attention' : 'Halted VMs', group === 'attention' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+    this.id = `vm-group:${parent.monitor.inventory.poolUuid}:${group}`;
+    this.description = group === 'attention' ? `${vmCount(vms.length)} marked running on lost hosts` : vmCount(vms.length);
+    this.iconPath = group === 'attention' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : new vscode.ThemeIcon('vm-outline');
+    this.contextValue = group === 'attention' ? 'vmGroup.attention' : 'vmGroup.halted';
+    this.tooltip =
+      group === 'attention'
+        ? 'The pool database still shows these VMs running on hosts that do not answer. Nobody runs them and nothing can start them until their power state is reset, which is safe only once each such host is powered off or fenced.'
+        : 'VMs that are halted: start them on a host with Start on….';
+  }
+}
+
+/** A VM under its host or in a group. */
+export class VmNode extends vscode.TreeItem {
+  readonly kind = 'vm';
+
+  constructor(
+    readonly parent: HostNode | VmGroupNode,
+    readonly vm: GuestVm,
+    readonly stranded: boolean,
+    snapshot: VmSnapshot,
+  ) {
+    super(visibleText(vm.name), vscode.TreeItemCollapsibleState.None);
+    const monitor = parent.parent.monitor;
+    const look = vmLook(vm, stranded);
+    this.id = `vm:${monitor.inventory.poolUuid}:${parent instanceof HostNode ? parent.status.member.uuid : parent.group}:${vm.uuid}`;
+    this.description = look.description;
+    this.iconPath = icon(look);
+    this.contextValue = look.contextValue;
+    const hostName = vm.residentOn ? (monitor.inventory.members.find((m) => m.uuid === vm.residentOn)?.name ?? vm.residentOn) : '—';
+    const srs = vm.diskSrUuids.map((uuid) => snapshot.srNames.get(uuid) ?? uuid);
+    const facts: [string, string][] = [
+      ['UUID', vm.uuid],
+      ['Power state', vm.powerState],
+      ['Resident on', hostName],
+      ['Memory', vm.memoryBytes === undefined ? 'unknown' : formatBytes(vm.memoryBytes)],
+      ['Disks on', srs.length ? srs.join(', ') : 'no disks'],
+      ['As of', new Date(snapshot.readAt).toLocaleString()],
+    ];
+    const tooltip = new vscode.MarkdownString(`**${markdownText(vm.name)}** — ${look.description}\n\n`);
+    tooltip.appendMarkdown(facts.map(([label, value]) => `${label}: \`${visibleText(value).replace(/`/g, "'")}\``).join('  \n'));
+    this.tooltip = tooltip;
+    this.accessibilityInformation = { label: `VM ${visibleText(vm.name)}, ${look.description}` };
+  }
+}
+
+/** Something about the pool an admin must see in the tree, not only in a toast: why its VMs cannot be read now. */
+export class MessageNode extends vscode.TreeItem {
+  readonly kind = 'message';
+
+  constructor(
+    readonly parent: PoolNode,
+    key: string,
+    text: string,
+    detail: string,
+  ) {
+    super(visibleText(text), vscode.TreeItemCollapsibleState.None);
+    this.id = `message:${parent.monitor.inventory.poolUuid}:${key}`;
+    this.iconPath = new vscode.ThemeIcon('info');
+    this.tooltip = visibleText(detail);
+    this.contextValue = 'message';
+  }
+}
+
+export type XenNode = PoolNode | HostNode | VmGroupNode | VmNode | MessageNode;

@@ -86,7 +86,7 @@ export class PoolMonitor {
   }
 
   /**
-   * Reads the VMs from the one running master (four xe calls, forwarded commands: never sent to a slave, where they
+   * Reads the VMs from the one running master (eight xe calls, forwarded commands: never sent to a slave, where they
    * would hang with the master dead). Best effort: a failure is kept as vmProblem, the last snapshot stays.
    */
   async readVms(): Promise<void> {
@@ -100,8 +100,14 @@ export class PoolMonitor {
     }
     try {
       const run = this.runner.xe(master.address, { timeoutMs: this.probeOptions().commandTimeoutMs });
-      const [vms, memory] = [await xeOperations.guestVms(run), await xeOperations.hostMemory(run)];
-      this.vmSnapshot = { vms, memory: new Map(memory.map((m) => [m.uuid, m])), readAt: new Date().toISOString(), fromUuid: master.uuid };
+      const [vms, memory, srs] = [await xeOperations.guestVms(run), await xeOperations.hostMemory(run), await xeOperations.srs(run)];
+      this.vmSnapshot = {
+        vms,
+        memory: new Map(memory.map((m) => [m.uuid, m])),
+        srNames: new Map(srs.map((sr) => [sr.uuid, sr.name])),
+        readAt: new Date().toISOString(),
+        fromUuid: master.uuid,
+      };
       this.vmProblemText = undefined;
     } catch (error) {
       this.vmProblemText = `cannot read the VMs from ${master.name}: ${(error as Error).message}`;

@@ -11,6 +11,8 @@ import type { HostStatus, PoolInventory, PoolMember } from './model';
 export interface VmSnapshot {
   readonly vms: readonly GuestVm[];
   readonly memory: ReadonlyMap<string, HostMemory>;
+  /** name-label of each SR, for the SRs of the VMs' disks. */
+  readonly srNames: ReadonlyMap<string, string>;
   readonly readAt: string;
   /** The master that answered. */
   readonly fromUuid: string;

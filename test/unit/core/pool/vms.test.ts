@@ -35,6 +35,7 @@ function snapshot(vms: GuestVm[], free: Record<string, number> = {}): VmSnapshot
   return {
     vms,
     memory: new Map(members.map((m) => [m.uuid, { uuid: m.uuid, freeBytes: free[m.uuid] ?? 100 * GIB, live: m !== m1 }])),
+    srNames: new Map(),
     readAt: '2026-12-03T17:00:00Z',
     fromUuid: m2.uuid,
   };
