@@ -49,8 +49,9 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
     children.push(...statuses.map((status) => new HostNode(pool, status, monitor.lastProbedStatus(status.member.uuid), [...(resident.get(status.member.uuid) ?? [])].sort(byName))));
     const halted = (snapshot?.vms ?? []).filter((vm) => vm.powerState === 'halted');
     if (halted.length) children.push(new VmGroupNode(pool, 'halted', [...halted].sort(byName)));
+    // Said in the tree when VMs shown are old, or a master answered and still the VMs could not be read.
     const problem = monitor.vmProblem;
-    if (problem && monitor.verdict) {
+    if (problem && monitor.verdict && (snapshot || monitor.vmReadFailed)) {
       const text = snapshot ? `VMs as of ${new Date(snapshot.readAt).toLocaleTimeString()}` : 'VMs not read';
       children.push(new MessageNode(pool, 'vms', text, `${problem}. VMs are read from the running master only: forwarded commands hang on a slave whose master is dead.`));
     }

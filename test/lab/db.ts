@@ -382,6 +382,8 @@ export function vmFields(db: PoolDb, vm: DbVm): F[] {
     rw('name-label', vm.nameLabel),
     rw('name-description', ''),
     ro('power-state', vm.powerState.toLowerCase()),
+    rw('is-a-template', 'false'),
+    ro('is-a-snapshot', 'false'),
     ro('memory-overhead', String(VM_MEMORY_OVERHEAD)),
     ro('memory-target', vm.powerState === 'Halted' ? '0' : memory),
     rw('memory-static-max', memory),

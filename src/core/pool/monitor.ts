@@ -36,6 +36,7 @@ export class PoolMonitor {
   private pending: PendingTransition | undefined;
   private vmSnapshot: VmSnapshot | undefined;
   private vmProblemText: string | undefined;
+  private vmReadFailedValue = false;
   /** The host states the VMs were last read for: a background refresh reads them again only when these change. */
   private vmReadFor = '';
 
@@ -80,6 +81,11 @@ export class PoolMonitor {
     return this.vmSnapshot;
   }
 
+  /** The last read reached a master and failed (not merely: no master answers). */
+  get vmReadFailed(): boolean {
+    return this.vmReadFailedValue;
+  }
+
   /** Why the VMs could not be read at the last try (no master answers, or the read failed); undefined after a good read. */
   get vmProblem(): string | undefined {
     return this.vmProblemText;
@@ -93,6 +99,7 @@ export class PoolMonitor {
     const masters = this.answeringMasters();
     const [master, another] = masters;
     this.vmReadFor = this.hostStateKey();
+    this.vmReadFailedValue = false;
     if (!master || another) {
       this.vmProblemText = another ? 'two hosts answer as master' : 'no master answers';
       this.emit(undefined);
@@ -111,6 +118,7 @@ export class PoolMonitor {
       this.vmProblemText = undefined;
     } catch (error) {
       this.vmProblemText = `cannot read the VMs from ${master.name}: ${(error as Error).message}`;
+      this.vmReadFailedValue = true;
     }
     this.emit(undefined);
   }

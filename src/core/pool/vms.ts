@@ -61,7 +61,7 @@ export interface StartCandidate {
 
 /**
  * Every member, each with why the VM cannot start there (or none): it must answer and follow the running master, see
- * every SR of the VM's disks, and have the memory. Candidates come first, most free memory first.
+ * every SR of the VM's disks, and have the memory. Candidates come first, most free memory first; then the others by name.
  */
 export function startCandidates(
   vm: GuestVm,
@@ -82,13 +82,14 @@ export function startCandidates(
       const follows = role?.role === 'master' ? member.address === masterAddress : role?.role === 'slave' && role.masterAddress === masterAddress && health.facts.emergency !== true;
       if (!follows || memory?.live === false) return 'not a live member of the running master';
       const missing = vm.diskSrUuids.find((sr) => !pbds.some((p) => p.srUuid === sr && p.hostUuid === member.uuid && p.attached));
-      if (missing) return `cannot reach SR ${missing} of its disks`;
+      if (missing) return `cannot reach ${snapshot.srNames.get(missing) ?? `SR ${missing}`}, the SR of its disks`;
       if (needed !== undefined && freeBytes !== undefined && freeBytes < needed) return `needs ${formatBytes(needed)}, has ${formatBytes(freeBytes)} free`;
       return undefined;
     })();
     return { member, freeBytes, refusal };
   });
-  return candidates.sort((a, b) => Number(a.refusal !== undefined) - Number(b.refusal !== undefined) || (b.freeBytes ?? 0) - (a.freeBytes ?? 0) || a.member.name.localeCompare(b.member.name));
+  const eligible = candidates.filter((c) => c.refusal === undefined).sort((a, b) => (b.freeBytes ?? 0) - (a.freeBytes ?? 0) || a.member.name.localeCompare(b.member.name));
+  return [...eligible, ...candidates.filter((c) => c.refusal !== undefined).sort((a, b) => a.member.name.localeCompare(b.member.name))];
 }
 
 /** `SR_BACKEND_FAILURE_46 … [opterr=VDI <uuid> already attached RW]`: the storage manager still holds the disk for another host. */

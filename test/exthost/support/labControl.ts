@@ -27,6 +27,11 @@ export interface LabHostState {
   readonly xapi: string;
   readonly emergency: boolean;
   readonly faults: { readonly power: 'on' | 'off' };
+  /** This host's copy of the pool database (the master's is the pool's). */
+  readonly db: {
+    readonly hosts: readonly { readonly uuid: string; readonly nameLabel: string }[];
+    readonly vms: readonly { readonly uuid: string; readonly nameLabel: string; readonly powerState: string; readonly residentOn: string }[];
+  };
 }
 
 /** The labs the runner started, from XENPOOLS_EXTHOST_LABS. */

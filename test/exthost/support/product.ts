@@ -44,8 +44,9 @@ export function poolNode(name: string): XenNode {
   return node;
 }
 
+/** The host rows of a pool (its other rows: VM groups, messages). */
 export function hostNodes(pool: string): XenNode[] {
-  return product().tree.getChildren(poolNode(pool));
+  return product().tree.getChildren(poolNode(pool)).filter((node) => node.kind === 'host');
 }
 
 export function hostNode(pool: string, host: string): XenNode {
