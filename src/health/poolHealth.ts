@@ -22,6 +22,12 @@ export interface WatchedPool {
   readonly uuid: string;
   readonly name: string;
   readonly verdict: PoolVerdict | undefined;
+  /** VMs still marked running on lost hosts: nothing runs them until their power state is reset. */
+  readonly strandedVms?: number;
+}
+
+function attention(count: number | undefined): string {
+  return count ? `${count} VM${count === 1 ? ' needs' : 's need'} attention` : '';
 }
 
 export interface HealthSummary {
@@ -40,6 +46,7 @@ export function summarize(pools: readonly WatchedPool[]): HealthSummary {
   const masterless = healths.filter((h) => h.health === 'masterless');
   const degraded = healths.filter((h) => h.health === 'degraded');
   const notHealthy = masterless.length + degraded.length;
+  const stranded = pools.reduce((sum, pool) => sum + (pool.strandedVms ?? 0), 0);
   const of = `of ${pools.length} pool${pools.length === 1 ? '' : 's'}`;
   const text =
     pools.length === 0
@@ -47,11 +54,11 @@ export function summarize(pools: readonly WatchedPool[]): HealthSummary {
       : masterless.length
         ? `$(error) XenServer: ${masterless.length} ${of} without a master`
         : degraded.length
-          ? `$(warning) XenServer: ${degraded.length} ${of} degraded`
+          ? `$(warning) XenServer: ${degraded.length} ${of} degraded${stranded ? `, ${attention(stranded)}` : ''}`
           : healths.some((h) => h.health === 'probing')
             ? `$(sync~spin) XenServer: ${pools.length} pool${pools.length === 1 ? '' : 's'}`
             : `$(server) XenServer: ${pools.length === 1 ? 'pool' : `all ${pools.length} pools`} healthy`;
-  const tooltip = [...masterless, ...degraded].map(({ pool }) => `${visibleText(pool.name)}: ${pool.verdict?.kind ?? 'probing'}`).join('\n') || (pools.length ? 'Every pool is healthy.' : 'Add a pool in the XenServer Pools view.');
+  const tooltip = [...masterless, ...degraded].map(({ pool }) => `${visibleText(pool.name)}: ${[pool.verdict?.kind ?? 'probing', attention(pool.strandedVms)].filter(Boolean).join(', ')}`).join('\n') || (pools.length ? 'Every pool is healthy.' : 'Add a pool in the XenServer Pools view.');
   return { text, tooltip, severity: masterless.length ? 'error' : degraded.length ? 'warning' : undefined, notHealthy };
 }
 

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { CommandContext } from '../commands/context';
 import type { HostStatus } from '../core/pool/model';
 import { PoolNode, type XenNode } from '../tree/nodes';
+import { needsAttention } from '../core/pool/vms';
 import { readSettings } from '../settings';
 import { notify } from '../ui';
 import { hostChangeLine, MasterLossNotices, summarize, type HealthSummary } from './poolHealth';
@@ -74,7 +75,12 @@ export class HealthWatch implements vscode.Disposable {
 
   private update(poolUuid: string | undefined, hostUuid: string | undefined): void {
     if (poolUuid && hostUuid) this.logHostChange(poolUuid, hostUuid);
-    const pools = this.context.registry.pools().map((monitor) => ({ uuid: monitor.inventory.poolUuid, name: monitor.inventory.poolName, verdict: monitor.verdict }));
+    const pools = this.context.registry.pools().map((monitor) => ({
+      uuid: monitor.inventory.poolUuid,
+      name: monitor.inventory.poolName,
+      verdict: monitor.verdict,
+      strandedVms: needsAttention(monitor.vms, monitor.inventory, monitor.allStatuses()).length,
+    }));
     this.current = summarize(pools);
     this.item.text = this.current.text;
     this.item.tooltip = this.current.tooltip;

@@ -4,7 +4,7 @@ import type { PoolMonitor } from '../core/pool/monitor';
 import { hostFacts, hostLook, hostRole, hostState, poolLook, type Look } from './presentation';
 import { vmCount, vmLook } from './vmPresentation';
 import { markdownText, visibleText } from '../core/visibleText';
-import { formatBytes, type VmSnapshot } from '../core/pool/vms';
+import { formatBytes, needsAttention, type VmSnapshot } from '../core/pool/vms';
 import type { GuestVm } from '../core/xe/operations';
 
 function icon(look: Look): vscode.ThemeIcon {
@@ -26,6 +26,8 @@ export class PoolNode extends vscode.TreeItem {
     const model = verdict?.kind === 'emergency' ? ` (${verdict.model === 'docs' ? 'every slave entered emergency mode, as old documentation describes' : 'only some slaves are in emergency mode: current xapi enters it only when its toolstack restarts'})` : '';
     const tooltip = new vscode.MarkdownString(`**${markdownText(inventory.poolName)}** — ${look.description}${model}\n\n`);
     tooltip.appendMarkdown(`UUID: \`${inventory.poolUuid}\`  \nMembers: ${inventory.members.length}  \nDiscovered: ${new Date(inventory.discoveredAt).toLocaleString()} from ${markdownText(inventory.discoveredFrom)}`);
+    const stranded = needsAttention(monitor.vms, inventory, monitor.allStatuses()).length;
+    if (stranded) tooltip.appendMarkdown(`\n\n**${vmCount(stranded)} marked running on lost hosts**: reset their power state once those hosts are off, then start them elsewhere.`);
     if (monitor.verdict) tooltip.appendMarkdown(`\n\n${monitor.verdict.evidence.map((line) => `- ${markdownText(line)}`).join('\n')}`);
     this.tooltip = tooltip;
     this.accessibilityInformation = { label: `Pool ${visibleText(inventory.poolName)}, ${look.description}` };

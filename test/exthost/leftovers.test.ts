@@ -66,6 +66,9 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
       ['vm3-1', 'vm.stranded'],
       ['vm3-2', 'vm.stranded'],
     ]);
+    await waitFor('the status bar to count them', () => api.health.summary.tooltip.includes('pool-vms: hosts-down, 2 VMs need attention'));
+    assert.match(api.health.summary.text, /VMs need attention/);
+    assert.match((poolNode(lab().poolName).tooltip as vscode.MarkdownString).value, /2 VMs marked running on lost hosts/);
   });
 
   it('Reset Power State… without the fencing confirmation changes nothing', async () => {

@@ -31,6 +31,15 @@ describe('live health at a glance (issue 13, part 1)', () => {
     assert.equal(summarize([pool('a', undefined)]).text, '$(sync~spin) XenServer: 1 pool');
   });
 
+  it('counts the VMs that need attention: in the tooltip and in the text when no pool lacks a master (issue 13, part 2)', () => {
+    const down: PoolVerdict = { kind: 'hosts-down', masterUuid: 'n', downUuids: ['m'], formerMasterUuid: 'm', evidence: [] };
+    const after = summarize([{ ...pool('a', down), strandedVms: 3 }, pool('b', healthy)]);
+    assert.equal(after.text, '$(warning) XenServer: 1 of 2 pools degraded, 3 VMs need attention');
+    assert.equal(after.tooltip, 'a: hosts-down, 3 VMs need attention');
+    assert.equal(summarize([{ ...pool('a', down), strandedVms: 1 }]).tooltip, 'a: hosts-down, 1 VM needs attention');
+    assert.equal(summarize([{ ...pool('a', down), strandedVms: 0 }]).tooltip, 'a: hosts-down');
+  });
+
   it('shows a hostile pool name as text in the tooltip', () => {
     assert.equal(summarize([pool('evil\u202Eeman\nsecond line', lost)]).tooltip, 'evil<U+202E>eman second line: master-unreachable');
   });
