@@ -1,10 +1,12 @@
 import * as vscode from 'vscode';
 import { describeOutcome, describeStep, RecoveryExecutor, type RecoveryReport } from '../core/pool/executor';
+import { planText, reportText } from '../core/pool/report';
 import type { PoolMonitor } from '../core/pool/monitor';
 import { blockingRefusals, planAgeRefusal, planDemotion, planRecovery, type PlanOptions, type RecoveryPlan, type RecoveryStep } from '../core/pool/plan';
 import type { XenNode } from '../tree/nodes';
 import { notify, ui } from '../ui';
 import { lockOwner, offerToBreak, orCancel, resolvePool, type CommandContext } from './context';
+import { writeIncidentReport } from './incident';
 
 /** Probes every member now (a plan is only as good as its probe) and plans. */
 export async function freshPlan(monitor: PoolMonitor, options: PlanOptions): Promise<RecoveryPlan> {
@@ -33,45 +35,24 @@ export async function confirmFreshPlan(
   }
 }
 
-export function planText(plan: RecoveryPlan): string {
-  return [
-    `Pool ${plan.poolName}: ${plan.verdict}.`,
-    plan.candidate ? `New master: ${plan.candidate.name} (${plan.candidate.address}), because ${plan.candidateReasons.join('; ')}.` : 'No candidate for new master.',
-    ...(plan.oldMaster ? [`Old master: ${plan.oldMaster.name} (${plan.oldMaster.address}).`] : []),
-    ...plan.refusals.map((r) => `${r.forceable ? 'WARNING' : 'BLOCKED'}: ${r.reason}.`),
-    ...plan.notes,
-    '',
-    'Steps:',
-    ...plan.steps.map((step, i) => `${i + 1}. ${describeStep(step)}`),
-  ].join('\n');
-}
-
-export function reportText(report: RecoveryReport): string {
-  const sr = report.defaultSr;
-  return [
-    `Outcome: ${describeOutcome(report)}.`,
-    ...report.steps.map((s) => `  [${s.status}] ${describeStep(s.step)}${s.durationMs !== undefined ? ` (${(s.durationMs / 1000).toFixed(1)} s)` : ''}${s.error ? `: ${s.error}` : ''}`),
-    ...(report.recoveredSlaves.length ? [`Recovered slaves: ${report.recoveredSlaves.map((m) => m.name).join(', ')}.`] : []),
-    ...(sr ? [`default-SR: ${sr.uuid ?? '<not in database>'}${sr.name ? ` (${sr.name})` : ''}: ${sr.valid ? 'valid' : `NOT valid (${sr.problems.join('; ')})`}.`] : []),
-    ...(report.nextSteps.length ? ['Next steps:', ...report.nextSteps.map((s) => `  - ${s}`)] : []),
-  ].join('\n');
-}
-
 /**
  * Runs a plan under the pool lock with a cancellable progress notification, logs every step
  * and the final report, and tells the user the outcome with the next steps.
  */
 export async function executePlan(context: CommandContext, monitor: PoolMonitor, plan: RecoveryPlan, options: PlanOptions, title: string): Promise<RecoveryReport> {
+  const startedAt = Date.now();
   const first = await runPlan(context, monitor, plan, options, title);
   // Another client's lock that expired: offered to break, then the plan runs once more (re-checked as always).
   const report = first.lockConflict && (await offerToBreak(monitor, first.lockConflict)) ? await runPlan(context, monitor, plan, options, title) : first;
   if (report.pendingMaster) monitor.markTransitionPending(report.pendingMaster);
   context.log.info(`[recovery] ${title}\n${reportText(report)}`);
-  void monitor.refresh();
   const clean = report.outcome === 'succeeded' && !report.oldMasterStillMaster;
   const summary = clean ? `${title}: done.` : `${title}: ${describeOutcome(report)}.`;
   const next = report.nextSteps[0] ? ` Next: ${report.nextSteps[0]}` : '';
   void notify(clean ? 'info' : 'warning', `${summary}${next}`, 'Show Log').then((choice) => choice && context.log.show(true));
+  // The report stays when the notification is gone: written under the extension's storage and opened.
+  await monitor.refresh().catch(() => undefined);
+  await writeIncidentReport(context, monitor, title, { since: startedAt, recovery: report }).catch((error: Error) => context.log.error(`[report] cannot write the incident report: ${error.message}`));
   return report;
 }
 

@@ -9,6 +9,7 @@ import { openAuditLog, showLog } from './log';
 import { addPool, addPoolArguments, forgetCredentials, pickPool, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters, updateCredentials } from './pool';
 import { demoteOldMaster, guidedRecovery } from './recovery';
 import { forgetHost, resetPowerState, startVmOn } from './vms';
+import { exportIncidentReport } from './incident';
 
 type Handler = (context: CommandContext, node?: XenNode) => unknown;
 
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, Handler> = {
   'xenPools.resetPowerState': resetPowerState,
   'xenPools.startVmOn': startVmOn,
   'xenPools.forgetHost': forgetHost,
+  'xenPools.exportIncidentReport': exportIncidentReport,
   'xenPools.showLog': showLog,
   'xenPools.openAuditLog': openAuditLog,
 };

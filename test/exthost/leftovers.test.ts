@@ -142,6 +142,19 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
     assert.equal(vmRow(hostNode(lab().poolName, 'xcp-host2'), 'vm3-1').description, 'running');
   });
 
+  it('Export Incident Report…: the confirmations, every state-changing call and what is left to do, as checkboxes', async () => {
+    await withUi(new ScriptedUi(pickWhere((item) => item.label === 'Last 24 hours')), () => vscode.commands.executeCommand('xenPools.exportIncidentReport', poolNode(lab().poolName)));
+    const text = vscode.window.activeTextEditor?.document.getText() ?? '';
+    assert.match(text, /^# Incident report: pool-vms\n/);
+    assert.match(text, /## Who confirmed what\n\n- \*\*[\d-]+ [\d:]+ UTC\*\* xcp-host3: xcp-host3 \([0-9a-f-]{36}\) is powered off or fenced: reset the power state of vm3-1, vm3-2 — confirmed by /);
+    assert.match(text, /xcp-host3 \([0-9a-f-]{36}\) is gone for good and will be reinstalled before it rejoins: forget it/);
+    for (const call of [/`xe vm-reset-powerstate uuid=[0-9a-f-]{36} --force` — exit 0/, /`xe host-forget uuid=[0-9a-f-]{36} --force` — exit 0/, /`xe vm-start uuid=[0-9a-f-]{36} on=[0-9a-f-]{36}` — exit 1/, /`xe vm-start uuid=[0-9a-f-]{36} on=[0-9a-f-]{36}` — exit 0/]) {
+      assert.match(text, call);
+    }
+    assert.match(text, /already attached RW/);
+    assert.match(text, /- \[ \] Start the halted VMs that should run \(Start on…\): vm3-2\./);
+  });
+
   it('a VM whose disk was on the dead host\'s local storage cannot start anywhere: said, nothing started', async () => {
     const scripted = new ScriptedUi(pickWhere((item) => String(item.label).endsWith('xcp-host2')));
     const shown = notificationsShown.length;

@@ -187,6 +187,15 @@ describe('XenServer Pools against lab pools, in VS Code', function () {
       const audit = readFileSync(api.recorder.auditFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { command: string; host: string });
       assert.ok(audit.some((e) => e.command === 'xe pool-emergency-transition-to-master' && e.host === lab().hosts[2]?.address));
       assert.ok(audit.some((e) => e.command === 'xe pool-recover-slaves'));
+      // The report that stays (issue 13, part 4): written under the extension's storage and open in an editor.
+      const report = vscode.window.activeTextEditor?.document;
+      assert.match(report?.fileName ?? '', /[/\\]reports[/\\][\w.-]+-recovery\.md$/);
+      const text = report?.getText() ?? '';
+      assert.match(text, new RegExp(`^# Guided Recovery of ${pool}\n`));
+      assert.match(text, /\*\*Outcome:\*\* succeeded; new master xcp-host3/);
+      assert.match(text, /on 127\.77\.\d+\.3: `xe pool-emergency-transition-to-master` — exit 0/);
+      assert.match(text, /default-SR `[0-9a-f-]{36}` \(NFS storage\): valid/);
+      assert.match(text, /- \[ \] Once xcp-host1 is certainly powered off or fenced: Reset Power State… of vm1-1, vm1-2/);
     });
 
     it('the tree shows the new master, and the pool parameters open read-only with default-SR highlighted', async () => {
@@ -195,6 +204,10 @@ describe('XenServer Pools against lab pools, in VS Code', function () {
       assert.deepEqual(hostNodes(pool).map((n) => n.contextValue), ['host:former-master:unreachable', 'host:slave:online', 'host:master:online', 'host:slave:online']);
       assert.equal(poolNode(pool).contextValue, 'pool:hosts-down');
       assert.match(String(poolNode(pool).description), /^old master down/);
+      // Recovered with leftovers: the dead master's VMs are still marked running on it (issue 13, part 2 and 3).
+      const attention = api.tree.getChildren(poolNode(pool)).find((n) => n.label === 'Needs attention');
+      assert.ok(attention, 'no Needs attention group after the recovery');
+      assert.deepEqual(api.tree.getChildren(attention).map((n) => n.label), ['vm1-1', 'vm1-2']);
       await vscode.commands.executeCommand('xenPools.showPoolParameters', poolNode(pool));
       const document = vscode.window.activeTextEditor?.document;
       assert.equal(document?.uri.scheme, 'xenpools');

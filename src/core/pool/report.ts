@@ -150,3 +150,28 @@ export function nextSteps(
   }
   return result;
 }
+
+/** The plan in words: what the confirmation dialog, the log and the incident report show. */
+export function planText(plan: RecoveryPlan): string {
+  return [
+    `Pool ${plan.poolName}: ${plan.verdict}.`,
+    plan.candidate ? `New master: ${plan.candidate.name} (${plan.candidate.address}), because ${plan.candidateReasons.join('; ')}.` : 'No candidate for new master.',
+    ...(plan.oldMaster ? [`Old master: ${plan.oldMaster.name} (${plan.oldMaster.address}).`] : []),
+    ...plan.refusals.map((r) => `${r.forceable ? 'WARNING' : 'BLOCKED'}: ${r.reason}.`),
+    ...plan.notes,
+    '',
+    'Steps:',
+    ...plan.steps.map((step, i) => `${i + 1}. ${describeStep(step)}`),
+  ].join('\n');
+}
+
+export function reportText(report: RecoveryReport): string {
+  const sr = report.defaultSr;
+  return [
+    `Outcome: ${describeOutcome(report)}.`,
+    ...report.steps.map((s) => `  [${s.status}] ${describeStep(s.step)}${s.durationMs !== undefined ? ` (${(s.durationMs / 1000).toFixed(1)} s)` : ''}${s.error ? `: ${s.error}` : ''}`),
+    ...(report.recoveredSlaves.length ? [`Recovered slaves: ${report.recoveredSlaves.map((m) => m.name).join(', ')}.`] : []),
+    ...(sr ? [`default-SR: ${sr.uuid ?? '<not in database>'}${sr.name ? ` (${sr.name})` : ''}: ${sr.valid ? 'valid' : `NOT valid (${sr.problems.join('; ')})`}.`] : []),
+    ...(report.nextSteps.length ? ['Next steps:', ...report.nextSteps.map((s) => `  - ${s}`)] : []),
+  ].join('\n');
+}
