@@ -10,6 +10,7 @@ import { addPool, addPoolArguments, forgetCredentials, pickPool, refreshAll, ref
 import { demoteOldMaster, guidedRecovery } from './recovery';
 import { forgetHost, resetPowerState, startVmOn } from './vms';
 import { exportIncidentReport } from './incident';
+import { designateNewMaster } from './designate';
 
 type Handler = (context: CommandContext, node?: XenNode) => unknown;
 
@@ -40,6 +41,7 @@ export const COMMANDS: Record<string, Handler> = {
   'xenPools.resetPowerState': resetPowerState,
   'xenPools.startVmOn': startVmOn,
   'xenPools.forgetHost': forgetHost,
+  'xenPools.designateNewMaster': designateNewMaster,
   'xenPools.exportIncidentReport': exportIncidentReport,
   'xenPools.showLog': showLog,
   'xenPools.openAuditLog': openAuditLog,

@@ -71,6 +71,15 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
     assert.match((poolNode(lab().poolName).tooltip as vscode.MarkdownString).value, /2 VMs marked running on lost hosts/);
   });
 
+  it('Designate as New Master… is refused while a member is down, and nothing changes', async () => {
+    const shown = notificationsShown.length;
+    const scripted = new ScriptedUi();
+    await withUi(scripted, () => vscode.commands.executeCommand('xenPools.designateNewMaster', hostNode(lab().poolName, 'xcp-host2')));
+    assert.deepEqual(scripted.asked, []);
+    assert.match(shownSince(shown), /warning: No new master for pool-vms: xcp-host3 does not answer: every member must be up/);
+    assert.deepEqual((await labControl.hosts(lab())).map((h) => h.role), ['master', `slave:${lab().hosts[0]?.address}`, `slave:${lab().hosts[0]?.address}`]);
+  });
+
   it('Reset Power State… without the fencing confirmation changes nothing', async () => {
     const scripted = new ScriptedUi(no);
     await withUi(scripted, () => vscode.commands.executeCommand('xenPools.resetPowerState', group('Needs attention')));
@@ -162,5 +171,17 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
     assert.match(scripted.asked[0] ?? '', /\[\$\(circle-slash\) xcp-host\d \| \$\(circle-slash\) xcp-host\d\]/);
     assert.match(shownSince(shown), /warning: vm3-2 cannot start on xcp-host2: it cannot reach Local storage, the SR of its disks\. Nothing was started\./);
     assert.equal((await labVm('vm3-2'))?.powerState, 'Halted');
+  });
+
+  it('Designate as New Master… once every member is up: xcp-host2 is master, xcp-host1 follows it, in the lab and in the tree', async () => {
+    const scripted = new ScriptedUi(yes);
+    const designated = await withUi(scripted, () => vscode.commands.executeCommand('xenPools.designateNewMaster', hostNode(lab().poolName, 'xcp-host2')));
+    assert.equal(designated, true);
+    assert.match(scripted.asked[0] ?? '', /Make xcp-host2 the master of pool-vms\?\n.*every member \(xcp-host1\) restarts its toolstack/s);
+    const hosts = await labControl.hosts(lab());
+    assert.equal(hosts[1]?.role, 'master');
+    assert.equal(hosts[0]?.role, `slave:${lab().hosts[1]?.address}`);
+    assert.deepEqual(children(poolNode(lab().poolName)).filter((n) => n.kind === 'host').map((n) => n.contextValue), ['host:slave:online', 'host:master:online']);
+    assert.equal(monitor()?.inventory.masterUuid, lab().hosts[1]?.uuid);
   });
 });

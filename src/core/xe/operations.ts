@@ -316,6 +316,10 @@ export const xeOperations = {
     await runChecked(run, xe.vmStart({ uuid, onHostUuid: hostUuid }));
   },
 
+  async designateNewMaster(run: XeRunner, hostUuid: string): Promise<void> {
+    await runChecked(run, xe.poolDesignateNewMaster({ hostUuid }));
+  },
+
   async forgetHost(run: XeRunner, uuid: string): Promise<void> {
     await runChecked(run, xe.hostForget({ uuid }));
   },
