@@ -135,6 +135,11 @@ export class PoolRegistry implements vscode.Disposable {
     this.monitors.get(inventory.poolUuid)?.replaceInventory(inventory);
   }
 
+  /** The host keys the admin trusted on first use (the transport checks against them; Open SSH Terminal too). */
+  get pinnedKeysFile(): string {
+    return path.join(this.context.globalStorageUri.fsPath, 'host-keys.json');
+  }
+
   isDeclared(poolUuid: string): boolean {
     return this.stored().some((p) => p.inventory.poolUuid === poolUuid && p.declared);
   }
@@ -308,7 +313,7 @@ export class PoolRegistry implements vscode.Disposable {
     const settings = readSettings();
     const verifier = new HostKeyVerifier(
       new KnownHostsFiles([settings.knownHostsFile]),
-      new PinnedHostKeys(path.join(this.context.globalStorageUri.fsPath, 'host-keys.json')),
+      new PinnedHostKeys(this.pinnedKeysFile),
       ({ endpoint, keyType, fingerprint }) =>
         ui.current.confirm(
           `Trust the SSH host key of ${endpoint.host}?`,

@@ -21,10 +21,10 @@ export class ReadOnlyDocuments implements vscode.TextDocumentContentProvider, vs
   }
 
   /** Opens `text` as a read-only document titled `title`; highlights the first line matching `highlight`. */
-  async open(title: string, text: string, highlight?: RegExp): Promise<vscode.TextEditor> {
+  async open(title: string, text: string, highlight?: RegExp, show: vscode.TextDocumentShowOptions = { preview: false }): Promise<vscode.TextEditor> {
     const uri = vscode.Uri.from({ scheme: SCHEME, path: `/${title.replace(/[^\w.-]+/g, '-')}`, query: String(++this.counter) });
     this.contents.set(uri.toString(), text);
-    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
+    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), show);
     const line = highlight ? text.split('\n').findIndex((l) => highlight.test(l)) : -1;
     if (line >= 0) {
       const range = new vscode.Range(line, 0, line, 0);

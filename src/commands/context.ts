@@ -9,6 +9,7 @@ import { HostNode, MessageNode, PoolNode, VmGroupNode, VmNode, type XenNode } fr
 import type { PoolsProvider } from '../tree/PoolsProvider';
 import { ui } from '../ui';
 import type { ReadOnlyDocuments } from '../readOnlyDocuments';
+import { hostLook, hostRole, hostState } from '../tree/presentation';
 
 /** What every command handler may use. */
 export interface CommandContext {
@@ -41,9 +42,19 @@ export function poolOf(node: XenNode | undefined): PoolMonitor | undefined {
   return undefined;
 }
 
+/** The command that resolves a refusal, offered as the warning's button (run on the pool it names). */
+export interface Fix {
+  readonly title: string;
+  readonly command: string;
+  readonly poolUuid: string;
+}
+
 /** A refusal that changed nothing: shown as a warning, without Retry (retrying the same input is refused again). */
 export class NothingChangedError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly fix?: Fix,
+  ) {
     super(message);
     this.name = 'NothingChangedError';
   }
@@ -69,15 +80,21 @@ export interface HostChoice {
   readonly member: PoolMember;
 }
 
-/** The host of a node, or a QuickPick of every known host. */
+/** The host of a node, or a QuickPick of every known host: its state icon and words, reachable hosts first. */
 export async function resolveHost(context: CommandContext, node: XenNode | undefined, title: string): Promise<HostChoice> {
   if (node instanceof HostNode) return { monitor: node.parent.monitor, member: node.status.member };
   const monitors = node instanceof PoolNode ? [node.monitor] : context.registry.pools();
   const items = monitors.flatMap((monitor) =>
-    monitor.inventory.members.map((member) => ({ label: member.name, description: `${member.address} · ${monitor.inventory.poolName}`, value: { monitor, member } })),
+    monitor.allStatuses().map((status) => {
+      const state = hostState(status);
+      const look = hostLook(hostRole(status, monitor.inventory, monitor.lastProbedStatus(status.member.uuid)), state);
+      return { label: `$(${look.icon.replace(/~spin$/, '')}) ${status.member.name}`, description: `${look.description} · ${status.member.address} · ${monitor.inventory.poolName}`, value: { monitor, member: status.member }, answers: status.health.kind === 'probed' };
+    }),
   );
   if (items.length === 0) throw new Error('No pools yet: add one with "XenServer: Add Pool…".');
-  return orCancel(await ui.current.pick(items, { title }));
+  // Stable: within each half the pools' and members' own order.
+  const sorted = [...items.filter((i) => i.answers), ...items.filter((i) => !i.answers)].map(({ answers: _answers, ...item }) => item);
+  return orCancel(await ui.current.pick(sorted, { title }));
 }
 
 /** The host that answers as master with xapi running; commands that need the pool database go there. */
@@ -85,7 +102,7 @@ export function reachableMaster(monitor: PoolMonitor): PoolMember {
   const masters = monitor.allStatuses().filter((s) => s.health.kind === 'probed' && s.health.facts.role?.role === 'master' && s.health.facts.xapi === 'running');
   if (masters.length > 1) throw new Error(`${monitor.inventory.poolName} has two masters (split-brain): resolve that first.`);
   const master = masters[0];
-  if (!master) throw new Error(`${monitor.inventory.poolName} has no reachable master with xapi running. Refresh, or recover the pool with "Guided Recovery".`);
+  if (!master) throw new NothingChangedError(`${monitor.inventory.poolName} has no reachable master with xapi running. Refresh, or recover the pool with Guided Recovery….`, { title: 'Guided Recovery…', command: 'xenPools.guidedRecovery', poolUuid: monitor.inventory.poolUuid });
   return master.member;
 }
 

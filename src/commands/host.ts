@@ -1,4 +1,9 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { PinnedHostKeys } from '../core/ssh/hostKeys';
+import { knownHostsLines, sshTerminalArgs } from '../core/ssh/terminalArgs';
+import { readSettings } from '../settings';
 import { xeOperations } from '../core/xe/operations';
 import { parseUserXeCommand } from '../core/xe/userCommand';
 import type { XenNode } from '../tree/nodes';
@@ -112,10 +117,21 @@ export async function forgetHostKey(context: CommandContext, node?: XenNode): Pr
   await monitor.refresh([member.uuid]);
 }
 
+/**
+ * ssh in a terminal, with the extension's own trust: its pinned keys and xenPools.knownHostsFile, refused otherwise
+ * (StrictHostKeyChecking=yes), the pool's key file and port; ~/.ssh/known_hosts is neither read nor written.
+ */
 export async function openSshTerminal(context: CommandContext, node?: XenNode): Promise<vscode.Terminal> {
   const { monitor, member } = await resolveHost(context, node, 'Open an SSH terminal to which host?');
   const login = context.registry.login(monitor.inventory.poolUuid);
-  const args = [...(login?.port ? ['-p', String(login.port)] : []), ...(login?.auth === 'key' && login.keyFile ? ['-i', login.keyFile] : []), `${login?.user ?? 'root'}@${member.address}`];
+  const endpoint = { host: member.address, port: login?.port ?? 22 };
+  const pinned = await new PinnedHostKeys(context.registry.pinnedKeysFile).lookup(endpoint);
+  const knownHostsFile = readSettings().knownHostsFile;
+  // One file per endpoint: a second terminal must not replace the keys a first one has yet to check.
+  const pinsFile = path.join(path.dirname(context.registry.pinnedKeysFile), `terminal_known_hosts-${member.address.replace(/[^\w.-]/g, '_')}-${endpoint.port}`);
+  await fs.mkdir(path.dirname(pinsFile), { recursive: true });
+  await fs.writeFile(pinsFile, knownHostsLines(endpoint, pinned), { mode: 0o600 });
+  const args = sshTerminalArgs({ user: login?.user ?? 'root', address: member.address, port: endpoint.port, keyFile: login?.auth === 'key' ? login.keyFile : undefined, knownHostsFiles: [pinsFile, knownHostsFile] });
   const terminal = vscode.window.createTerminal({ name: `ssh ${member.name}`, shellPath: 'ssh', shellArgs: args });
   terminal.show();
   return terminal;

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { notify } from '../ui';
 import { PoolBusyError } from '../core/pool/locks';
 import { UnsafeXeValueError } from '../core/xe/validate';
-import type { XenNode } from '../tree/nodes';
+import { PoolNode, type XenNode } from '../tree/nodes';
 import { NothingChangedError, UserCancelledError, type CommandContext } from './context';
 import { checkEmergencyMode, forgetHostKey, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
 import { openAuditLog, showLog } from './log';
@@ -11,6 +11,7 @@ import { demoteOldMaster, guidedRecovery } from './recovery';
 import { forgetHost, resetPowerState, startVmOn } from './vms';
 import { exportIncidentReport } from './incident';
 import { designateNewMaster } from './designate';
+import { copyAddress, copyUuid, showHostDetails } from './details';
 
 type Handler = (context: CommandContext, node?: XenNode) => unknown;
 
@@ -42,6 +43,9 @@ export const COMMANDS: Record<string, Handler> = {
   'xenPools.startVmOn': startVmOn,
   'xenPools.forgetHost': forgetHost,
   'xenPools.designateNewMaster': designateNewMaster,
+  'xenPools.showHostDetails': showHostDetails,
+  'xenPools.copyUuid': copyUuid,
+  'xenPools.copyAddress': copyAddress,
   'xenPools.exportIncidentReport': exportIncidentReport,
   'xenPools.showLog': showLog,
   'xenPools.openAuditLog': openAuditLog,
@@ -70,7 +74,14 @@ function reportFailure(context: CommandContext, id: string, error: unknown, retr
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof NothingChangedError) {
     context.log.warn(`[${id}] ${message}`);
-    void notify('warning', message, 'Show Log').then((choice) => choice === 'Show Log' && context.log.show(true));
+    const fix = error.fix;
+    void notify('warning', message, ...(fix ? [fix.title] : []), 'Show Log').then((choice) => {
+      if (choice === 'Show Log') context.log.show(true);
+      else if (fix && choice === fix.title) {
+        const pool = context.provider.getChildren().find((n) => n instanceof PoolNode && n.monitor.inventory.poolUuid === fix.poolUuid);
+        void vscode.commands.executeCommand(fix.command, pool);
+      }
+    });
     return;
   }
   context.log.error(`[${id}] ${error instanceof Error && error.stack ? error.stack : message}`);

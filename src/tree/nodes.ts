@@ -25,7 +25,9 @@ export class PoolNode extends vscode.TreeItem {
     const verdict = monitor.verdict;
     const model = verdict?.kind === 'emergency' ? ` (${verdict.model === 'docs' ? 'every slave entered emergency mode, as old documentation describes' : 'only some slaves are in emergency mode: current xapi enters it only when its toolstack restarts'})` : '';
     const tooltip = new vscode.MarkdownString(`**${markdownText(inventory.poolName)}** — ${look.description}${model}\n\n`);
-    tooltip.appendMarkdown(`UUID: \`${inventory.poolUuid}\`  \nMembers: ${inventory.members.length}  \nDiscovered: ${new Date(inventory.discoveredAt).toLocaleString()} from ${markdownText(inventory.discoveredFrom)}`);
+    // A pool declared in settings was never discovered (its discoveredAt is the epoch).
+    const origin = Date.parse(inventory.discoveredAt) > 0 ? `Discovered: ${new Date(inventory.discoveredAt).toLocaleString()} from ${markdownText(inventory.discoveredFrom)}` : 'Declared in the xenPools.pools setting';
+    tooltip.appendMarkdown(`UUID: \`${inventory.poolUuid}\`  \nMembers: ${inventory.members.length}  \n${origin}`);
     const stranded = needsAttention(monitor.vms, inventory, monitor.allStatuses()).length;
     if (stranded) tooltip.appendMarkdown(`\n\n**${vmCount(stranded)} marked running on lost hosts**: reset their power state once those hosts are off, then start them elsewhere.`);
     if (monitor.verdict) tooltip.appendMarkdown(`\n\n${monitor.verdict.evidence.map((line) => `- ${markdownText(line)}`).join('\n')}`);
@@ -61,6 +63,8 @@ export class HostNode extends vscode.TreeItem {
     tooltip.appendMarkdown(facts.map(([label, value]) => `${label}: \`${visibleText(value).replace(/`/g, "'")}\``).join('  \n'));
     this.tooltip = tooltip;
     this.accessibilityInformation = { label: `Host ${visibleText(status.member.name)}, ${look.description}` };
+    // The default action (Enter or a click): the host's details.
+    this.command = { command: 'xenPools.showHostDetails', title: 'Show Host Details', arguments: [this] };
   }
 
   get address(): string {

@@ -58,6 +58,12 @@ describe('live health: the watch, the status bar, the badge and the one warning 
     else assert.deepEqual(scripted.asked, []);
   });
 
+  it('a command that needs the master says so as a warning with Guided Recovery… on it, no Retry (issue 13, part 7)', async () => {
+    const shown = notificationsShown.length;
+    await vscode.commands.executeCommand('xenPools.setDefaultSr', poolNode('pool-health'));
+    assert.deepEqual(notificationsShown.slice(shown), ['warning: pool-health has no reachable master with xapi running. Refresh, or recover the pool with Guided Recovery…. [Guided Recovery… | Show Log]']);
+  });
+
   it('the master back: healthy again, and no new warning', async () => {
     await labControl.heal(lab(), 1);
     await waitFor('healthy again', () => api.registry.pools().find((m) => m.inventory.poolName === 'pool-health')?.verdict?.kind === 'healthy', 60_000);

@@ -55,9 +55,32 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
     assert.equal(group('Needs attention'), undefined);
   });
 
+  it('rows: Enter on a host shows its details; Copy UUID and Copy Address (issue 13, part 7)', async () => {
+    const host1 = hostNode(lab().poolName, 'xcp-host1');
+    assert.equal(host1.command?.command, 'xenPools.showHostDetails');
+    await vscode.commands.executeCommand(host1.command.command, ...(host1.command.arguments ?? []));
+    const details = vscode.window.activeTextEditor?.document.getText() ?? '';
+    assert.match(details, /^# xcp-host1 — online, master of pool-vms\n/);
+    assert.match(details, /\n {2}vm1-1 {2}running {2}[0-9a-f-]{36}\n/);
+    const vm = vmRow(host1, 'vm1-1');
+    assert.equal(await vscode.commands.executeCommand('xenPools.copyUuid', vm), (await labVm('vm1-1'))?.uuid);
+    assert.equal(await vscode.env.clipboard.readText(), (await labVm('vm1-1'))?.uuid);
+    await vscode.commands.executeCommand('xenPools.copyAddress', host1);
+    assert.equal(await vscode.env.clipboard.readText(), lab().hosts[0]?.address);
+  });
+
   it('a slave dies: its VMs, still marked running, are listed under Needs attention', async () => {
     await labControl.fault(lab(), 'poweroff', 3);
     await refresh(lab().poolName);
+    // A host picker shows each host's state, the hosts that answer first (issue 13, part 7).
+    let offered: readonly { label: string; description?: string }[] = [];
+    const picker = new ScriptedUi({ kind: 'pick', choose: (items) => ((offered = items), undefined) });
+    await withUi(picker, () => vscode.commands.executeCommand('xenPools.refreshHost'));
+    const ours = offered.filter((item) => item.description?.endsWith('· pool-vms'));
+    assert.deepEqual(ours.map((item) => item.label), ['$(star-full) xcp-host1', '$(server) xcp-host2', '$(debug-disconnect) xcp-host3']);
+    assert.match(ours[2]?.description ?? '', /^unreachable · slave · 127\.77\.135\.3 · pool-vms$/);
+    const all = offered.map((item) => item.label);
+    assert.ok(all.indexOf('$(debug-disconnect) xcp-host3') > all.lastIndexOf('$(server) xcp-host2'), all.join(', '));
     const attention = group('Needs attention');
     assert.ok(attention, 'no Needs attention group');
     assert.equal(children(poolNode(lab().poolName))[0]?.label, 'Needs attention', 'Needs attention comes first');

@@ -309,6 +309,12 @@ describe('XenServer Pools against lab pools, in VS Code', function () {
       const name = lab().hosts[1]?.name ?? '';
       const terminal = (await vscode.commands.executeCommand('xenPools.openSshTerminal', hostNode(pool, name))) as vscode.Terminal;
       assert.equal(terminal.name, `ssh ${name}`);
+      // The extension's trust, key and port (issue 13, part 7): its known_hosts file, never ~/.ssh/known_hosts.
+      const args = (terminal.creationOptions as vscode.TerminalOptions).shellArgs as string[];
+      const knownHosts = vscode.workspace.getConfiguration('xenPools').get<string>('knownHostsFile') ?? '';
+      assert.ok(args.includes('StrictHostKeyChecking=yes'), args.join(' '));
+      assert.ok(args.some((a) => a.startsWith('UserKnownHostsFile=') && a.includes(`"${knownHosts}"`)), args.join(' '));
+      assert.deepEqual(args.slice(-2), ['--', `${lab().user}@${lab().hosts[1]?.address}`]);
       assert.ok(((await terminal.processId) ?? 0) > 0);
       terminal.dispose();
       await vscode.commands.executeCommand('xenPools.openAuditLog');

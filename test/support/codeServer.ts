@@ -280,7 +280,7 @@ export interface Page {
 }
 
 interface Browser {
-  newPage(options?: { viewport?: { width: number; height: number } }): Promise<Page>;
+  newPage(options?: { viewport?: { width: number; height: number }; permissions?: string[] }): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -328,7 +328,8 @@ export async function openWorkbench(server: Pick<CodeServer, 'url' | 'dir'>, vie
     await browser.close();
   };
   try {
-    const page = await browser.newPage({ viewport });
+    // Copy UUID / Copy Address write the clipboard through the browser, which asks a user first unless allowed.
+    const page = await browser.newPage({ viewport, permissions: ['clipboard-read', 'clipboard-write'] });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(server.url, { timeout: 60_000 });

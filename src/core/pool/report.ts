@@ -130,7 +130,9 @@ export function nextSteps(
     const { host, master } = demoted.step;
     result.push(`${host.name} was demoted to a slave of ${master.name}: once it reaches ${master.name} it joins by itself (refresh to check it; Recover Slaves on ${master.name} if it does not).`);
   }
-  if (stragglers.length) result.push(`Run "Recover Slaves" again once these hosts are reachable: ${stragglers.map((m) => m.name).join(', ')}.`);
+  // The dead old master is no straggler to wait for: it is kept off the network (the step below says how it may return).
+  const waitFor = stragglers.filter((m) => m.uuid !== plan.oldMaster?.uuid || !done('transition-to-master'));
+  if (waitFor.length) result.push(`Run "Recover Slaves" again once these hosts are reachable: ${waitFor.map((m) => m.name).join(', ')}.`);
   if (defaultSr?.proposal) result.push(`Set the default SR to "${defaultSr.proposal.name}" (${defaultSr.proposal.uuid}): xe pool-param-set uuid=${plan.poolUuid} default-SR=${defaultSr.proposal.uuid}.`);
   else if (defaultSr && !defaultSr.valid) result.push(`Fix the default SR: ${defaultSr.problems.join('; ')}.`);
   if (found.staleVmsUnread && plan.oldMaster) {
