@@ -28,10 +28,12 @@ async function trailOf(context: CommandContext, poolName: string, since: number)
 }
 
 /** What the pool still needs, from what the extension sees now (the VMs left behind, the hosts that are gone). */
-function currentNextSteps(monitor: PoolMonitor): string[] {
+function currentNextSteps(monitor: PoolMonitor, recovery: RecoveryReport | undefined): string[] {
   const steps: string[] = [];
   const statuses = monitor.allStatuses();
-  const stranded = needsAttention(monitor.vms, monitor.inventory, statuses);
+  // The recovery's own next steps already name the VMs stranded on its old master.
+  const said = recovery?.staleVms.length ? recovery.plan.oldMaster?.uuid : undefined;
+  const stranded = needsAttention(monitor.vms, monitor.inventory, statuses).filter((vm) => vm.residentOn !== said);
   for (const host of new Set(stranded.map((vm) => vm.residentOn))) {
     const name = monitor.inventory.members.find((m) => m.uuid === host)?.name ?? host ?? '?';
     const vms = stranded.filter((vm) => vm.residentOn === host).map((vm) => vm.name);
@@ -53,7 +55,10 @@ function hostLines(monitor: PoolMonitor): string[] {
   });
 }
 
-/** Writes a report under the extension's storage (reports/) and opens it in an editor; returns its path. */
+/**
+ * Writes a report under the extension's storage (reports/) and opens it in an editor, without taking the focus: it
+ * opens when a recovery ends, while the admin may be typing elsewhere. Returns its path.
+ */
 export async function writeIncidentReport(context: CommandContext, monitor: PoolMonitor, title: string, options: { since: number; recovery?: RecoveryReport }): Promise<string> {
   const now = new Date();
   const { poolName, poolUuid } = monitor.inventory;
@@ -66,14 +71,14 @@ export async function writeIncidentReport(context: CommandContext, monitor: Pool
     ...(options.recovery ? { recovery: options.recovery } : {}),
     trail: await trailOf(context, poolName, options.since),
     hostLines: hostLines(monitor),
-    nextSteps: [...(options.recovery?.nextSteps ?? []), ...currentNextSteps(monitor)],
+    nextSteps: [...(options.recovery?.nextSteps ?? []), ...currentNextSteps(monitor, options.recovery)],
   });
   const dir = path.join(path.dirname(context.recorder.auditFile), 'reports');
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, incidentFileName(poolName, now, options.recovery ? 'recovery' : 'incident'));
   await fs.writeFile(file, text, { mode: 0o600 });
   context.log.info(`[report] ${poolName}: incident report written to ${file}`);
-  await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false });
+  await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false, preserveFocus: true });
   return file;
 }
 

@@ -6,7 +6,7 @@ import type { PoolLogin } from '../poolRegistry';
 import { PoolNode, type XenNode } from '../tree/nodes';
 import type { PoolMonitor } from '../core/pool/monitor';
 import { BACK, type Back, notify, ui } from '../ui';
-import { orCancel, reachableMaster, resolvePool, UserCancelledError, withPoolLocks, type CommandContext } from './context';
+import { NothingChangedError, orCancel, reachableMaster, resolvePool, UserCancelledError, withPoolLocks, type CommandContext } from './context';
 
 /**
  * Add Pool's programmatic form (the `xenPools.addPoolWithLogin` command, for tests and scripts; the
@@ -149,7 +149,7 @@ export async function removePool(context: CommandContext, node?: XenNode): Promi
   const monitor = await resolvePool(context, node);
   const name = monitor.inventory.poolName;
   if (context.registry.isDeclared(monitor.inventory.poolUuid)) {
-    throw new Error(`${name} is declared in the xenPools.pools setting: remove it there.`);
+    throw new NothingChangedError(`${name} is declared in the xenPools.pools setting: remove it there.`);
   }
   const confirmed = await ui.current.confirm(`Remove pool ${name} from the view?`, 'The remembered members, the stored password and the passphrase of its key file are deleted. Nothing changes on the hosts.', 'Remove');
   if (!confirmed) return;

@@ -100,14 +100,14 @@ export async function resetPowerState(context: CommandContext, node?: XenNode): 
   });
   await monitor.readVms();
   if (done.length) context.log.info(`[vm] ${pool}: power state reset (halted): ${done.map((vm) => vm.name).join(', ')}`);
-  if (failure) throw vmError(monitor, failure.vm, nameOfHost(monitor, failure.vm.residentOn), failure.error, `resetting its power state`, done);
+  if (failure) throw vmError(monitor, failure.vm, nameOfHost(monitor, failure.vm.residentOn), failure.error, (name) => `reset the power state of ${name}`, done);
   if (!done.length) throw new NothingChangedError(`None of these VMs is marked running on a lost host any more: nothing was reset.`);
   void notify('info', `${pool}: ${done.map((vm) => vm.name).join(', ')} ${done.length === 1 ? 'is' : 'are'} halted now. Start ${done.length === 1 ? 'it' : 'them'} on a surviving host with Start on….`);
   return done;
 }
 
 /** A reset or start that failed: xapi's refusal with what to do, or an outcome we cannot know. */
-function vmError(monitor: PoolMonitor, vm: GuestVm, hostName: string, error: unknown, doing: string, done: readonly GuestVm[] = []): Error {
+function vmError(monitor: PoolMonitor, vm: GuestVm, hostName: string, error: unknown, doing: (vmName: string) => string, done: readonly GuestVm[] = []): Error {
   const before = done.length ? ` (${done.map((v) => v.name).join(', ')} ${done.length === 1 ? 'was' : 'were'} done before it)` : '';
   if (error instanceof XeCommandError) {
     const goneHosts = monitor.inventory.members.filter((m) => m.uuid === vm.residentOn || (isGoneHost(monitor.inventory, monitor.allStatuses(), m.uuid) && m.uuid !== vm.residentOn));
@@ -120,10 +120,10 @@ function vmError(monitor: PoolMonitor, vm: GuestVm, hostName: string, error: unk
       diskSrUuids: vm.diskSrUuids,
       formerMasterUuid: monitor.inventory.masterUuid,
     });
-    return new NothingChangedError(`xapi refused ${doing} for ${vm.name}${before}: ${advice ?? error.message}`);
+    return new NothingChangedError(`xapi refused to ${doing(vm.name)}${before}: ${advice ?? error.message}`);
   }
-  if (error instanceof SshConnectError) return new NothingChangedError(`The master could not be reached for ${doing} of ${vm.name}${before}: ${error.message}. Nothing was sent.`);
-  return new Error(`The outcome of ${doing} for ${vm.name} is unknown${before}: ${(error as Error).message}. Refresh the pool to see its power state before you try again.`);
+  if (error instanceof SshConnectError) return new NothingChangedError(`The master could not be reached to ${doing(vm.name)}${before}: ${error.message}. Nothing was sent.`);
+  return new Error(`Whether xapi did ${doing(vm.name)} is unknown${before}: ${(error as Error).message}. Refresh the pool to see its power state before you try again.`);
 }
 
 /** The halted VM to start: its row, or a choice of the pool's halted VMs. */
@@ -169,7 +169,7 @@ export async function startVmOn(context: CommandContext, node?: XenNode): Promis
   } catch (error) {
     if (error instanceof NothingChangedError || !(error instanceof XeCommandError || error instanceof SshConnectError || error instanceof Error)) throw error;
     await monitor.readVms();
-    throw vmError(monitor, vm, host.name, error, `starting it on ${host.name}`);
+    throw vmError(monitor, vm, host.name, error, (name) => `start ${name} on ${host.name}`);
   }
   await monitor.readVms();
   const after = monitor.vms?.vms.find((v) => v.uuid === vm.uuid);

@@ -83,7 +83,8 @@ export class VmGroupNode extends vscode.TreeItem {
   ) {
     super(group === 'attention' ? 'Needs attention' : 'Halted VMs', group === 'attention' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
     this.id = `vm-group:${parent.monitor.inventory.poolUuid}:${group}`;
-    this.description = group === 'attention' ? `${vmCount(vms.length)} marked running on lost hosts` : vmCount(vms.length);
+    // Short: the side bar cuts the rest; the tooltip says why they need attention.
+    this.description = vmCount(vms.length);
     this.iconPath = group === 'attention' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : new vscode.ThemeIcon('vm-outline');
     this.contextValue = group === 'attention' ? 'vmGroup.attention' : 'vmGroup.halted';
     this.tooltip =

@@ -144,7 +144,7 @@ export function nextSteps(
   if (staleVms.length && plan.oldMaster) {
     result.push(
       `${staleVms.length} VM(s) are still marked Running on the dead master ${plan.oldMaster.name} (${staleVms.map((v) => v.name).join(', ')}). ` +
-        'Only when that host is certainly powered off, reset each with xe vm-reset-powerstate uuid=<vm> --force, then start it elsewhere. This is never done automatically.',
+        'Only when that host is certainly powered off or fenced: Reset Power State… (under Needs attention in the tree; xe vm-reset-powerstate uuid=<vm> --force), then Start on… a surviving host. This is never done automatically.',
     );
   }
   if (plan.oldMaster && done('transition-to-master')) {
