@@ -130,12 +130,12 @@ describe('Guided Recovery in the browser workbench', function () {
     const editor = page.locator('#workbench\\.parts\\.editor .view-lines');
     // The editor renders spaces as U+00A0, hence \s.
     await editor.getByText(/Guided\sRecovery\sof\spool-lab/).first().waitFor({ state: 'visible' });
-    await page.screenshot({ path: path.join(screenshots, '20-incident-report.png') });
+    await page.screenshot({ path: path.join(screenshots, '30-incident-report.png') });
     await treeRow(page, 'Needs attention').waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await treeRow(page, 'Needs attention').innerText(), /Needs attention\s*2 VMs/);
     await treeRow(page, 'vm1-1').locator('.codicon-vm').waitFor({ state: 'visible' });
     await page.locator('#workbench\\.parts\\.statusbar').getByText(/2 VMs need attention/).waitFor({ state: 'visible', timeout: 30_000 });
-    await page.screenshot({ path: path.join(screenshots, '21-needs-attention.png') });
+    await page.screenshot({ path: path.join(screenshots, '31-needs-attention.png') });
   });
 
   it('Reset Power State… from the group\'s inline button asks whether the dead host is off, then halts its VMs in the lab', async () => {
@@ -144,7 +144,7 @@ describe('Guided Recovery in the browser workbench', function () {
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await dialog.innerText(), /Is xcp-host1 powered off or fenced\?/);
-    await page.screenshot({ path: path.join(screenshots, '22-fencing-confirmation.png') });
+    await page.screenshot({ path: path.join(screenshots, '32-fencing-confirmation.png') });
     await dialog.getByRole('button', { name: 'xcp-host1 Is Powered Off' }).click();
     await page.locator('.notifications-toasts').getByText(/vm1-1, vm1-2 are halted now/).waitFor({ state: 'visible', timeout: 30_000 });
     const vms = lab.state().hosts[1]?.db.vms.filter((v) => v.nameLabel === 'vm1-1' || v.nameLabel === 'vm1-2').map((v) => v.powerState);
@@ -161,11 +161,11 @@ describe('Guided Recovery in the browser workbench', function () {
     await page.keyboard.press('Enter');
     await pick.locator('.monaco-list-row', { hasText: 'xcp-host3' }).first().waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await pick.innerText(), /xcp-host1[\s\S]*does not answer/);
-    await page.screenshot({ path: path.join(screenshots, '23-start-on.png') });
+    await page.screenshot({ path: path.join(screenshots, '33-start-on.png') });
     await page.keyboard.type('xcp-host3');
     await page.keyboard.press('Enter');
     await page.locator('.notifications-toasts').getByText(/attached read-write to xcp-host1/).waitFor({ state: 'visible', timeout: 30_000 });
-    await page.screenshot({ path: path.join(screenshots, '24-start-refused-disk-attached.png') });
+    await page.screenshot({ path: path.join(screenshots, '34-start-refused-disk-attached.png') });
     assert.equal(lab.state().hosts[1]?.db.vms.find((v) => v.nameLabel === 'vm1-1')?.powerState, 'Halted');
     await runCommand(page, 'Notifications: Clear All Notifications');
   });
