@@ -2,19 +2,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { XeCallRecord } from './core/pool/hostAccess';
+import type { TrailEntry } from './core/pool/incident';
 
-/** One line of the audit trail: every state-changing call, whoever asked for it. */
-export interface AuditEntry {
-  readonly time: string;
-  readonly pool: string;
-  readonly host: string;
-  readonly command: string;
-  readonly exitCode: number | null;
-  readonly durationMs: number;
-  readonly result: string;
-  /** 'confirmation': what the admin vouched for before an action (a host is powered off), not a command. */
-  readonly kind?: 'confirmation';
-}
+/** One line of the audit trail: every state-changing call, whoever asked for it (its shape lives with the report that reads it). */
+export type AuditEntry = TrailEntry;
 
 const MAX_OUTPUT_LINES = 40;
 

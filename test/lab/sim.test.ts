@@ -1,29 +1,14 @@
 /* Unit-level tests of the simulator core: commands, layouts and state transitions without sshd. */
 import assert from 'node:assert/strict';
 import { formatRecord, minimalJoin } from './printer';
-import { Simulator, SimOptions } from './sim';
+import { Simulator } from './sim';
+import { SIM_SCALE as SCALE, simXe as xe, startSim as mk } from './simHarness';
 import { renderError, xapiError, XAPI_VERSIONS } from './texts';
 import { capture, FIXTURE_DIR } from './fixtures';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const SCALE = 0.01; // fuse 10 s → 100 ms, docs 60 s → 600 ms
-
-function mk(over: Partial<SimOptions> = {}): Simulator {
-  const sim = new Simulator({
-    name: 'unit',
-    addresses: ['192.168.10.11', '192.168.10.12', '192.168.10.13'],
-    model: 'code',
-    ha: false,
-    timeScale: SCALE,
-    version: '8.3',
-    password: 'pw',
-    ...over,
-  });
-  sim.start();
-  return sim;
-}
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -31,12 +16,6 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
     if (Date.now() > end) throw new Error('timeout waiting for condition');
     await sleep(10);
   }
-}
-
-async function xe(sim: Simulator, host: number, ...argv: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const r = await sim.exec(host, argv);
-  assert.ok(r, 'call was abandoned');
-  return r;
 }
 
 /** Runs a call that must hang; returns a function that settles it (abort) and the promise. */

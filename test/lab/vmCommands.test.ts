@@ -2,29 +2,9 @@
 import assert from 'node:assert/strict';
 import { GIB, HOST_MEMORY_OVERHEAD, VM_MEMORY_OVERHEAD } from './db';
 import { Simulator, SimOptions } from './sim';
+import { simXe as xe, startSim } from './simHarness';
 
-const SCALE = 0.01;
-
-function mk(over: Partial<SimOptions> = {}): Simulator {
-  const sim = new Simulator({
-    name: 'vm-unit',
-    addresses: ['192.168.10.11', '192.168.10.12', '192.168.10.13'],
-    model: 'code',
-    ha: false,
-    timeScale: SCALE,
-    version: '8.3',
-    password: 'pw',
-    ...over,
-  });
-  sim.start();
-  return sim;
-}
-
-async function xe(sim: Simulator, host: number, ...argv: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const r = await sim.exec(host, argv);
-  assert.ok(r, 'call was abandoned');
-  return r;
-}
+const mk = (over: Partial<SimOptions> = {}): Simulator => startSim({ name: 'vm-unit', ...over });
 
 const vmNamed = (sim: Simulator, name: string) => {
   const vm = sim.host(1).db.vms.find((v) => v.nameLabel === name);

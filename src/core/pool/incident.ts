@@ -8,7 +8,7 @@ import { visibleText } from '../visibleText';
 import type { XeCallRecord } from './hostAccess';
 import { describeOutcome, describeStep, planText, type RecoveryReport } from './report';
 
-/** One line of the audit trail, as src/audit.ts writes it. */
+/** One line of the audit trail (src/audit.ts writes them): a state-changing call, or what the admin confirmed. */
 export interface TrailEntry {
   readonly time: string;
   readonly pool: string;
@@ -17,6 +17,7 @@ export interface TrailEntry {
   readonly exitCode: number | null;
   readonly durationMs: number;
   readonly result: string;
+  /** 'confirmation': what the admin vouched for before an action (a host is powered off), not a command. */
   readonly kind?: 'confirmation';
 }
 
