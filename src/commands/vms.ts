@@ -155,22 +155,22 @@ export async function startVmOn(context: CommandContext, node?: XenNode): Promis
   const picked = orCancel(await ui.current.pick(candidates.map(candidateItem), { title: `Start ${vm.name} on…`, placeHolder: 'Hosts that can start it come first, most free memory first' }));
   if (picked.refusal) throw new NothingChangedError(`${vm.name} cannot start on ${picked.member.name}: it ${picked.refusal}. Nothing was started.`);
   const host = picked.member;
-  try {
-    await withPoolLocks(context, monitor, `Start ${vm.name} on ${host.name}`, async () => {
-      const now = reachableMaster(monitor);
-      if (now.uuid !== master.uuid) throw new NothingChangedError(`${pool}'s master is ${now.name} now, not ${master.name}: nothing was started; try again.`);
-      const fresh = monitor.vms;
-      const current = fresh?.vms.find((v) => v.uuid === vm.uuid);
-      if (!fresh || current?.powerState !== 'halted') throw new NothingChangedError(`${vm.name} is ${current?.powerState ?? 'not readable'} now, not halted: nothing was started.`);
-      const recheck = startCandidates(current, fresh, monitor.inventory, monitor.allStatuses(), pbds, now.address).find((c) => c.member.uuid === host.uuid);
-      if (recheck?.refusal) throw new NothingChangedError(`${vm.name} cannot start on ${host.name} any more: it ${recheck.refusal}. Nothing was started.`);
+  await withPoolLocks(context, monitor, `Start ${vm.name} on ${host.name}`, async () => {
+    const now = reachableMaster(monitor);
+    if (now.uuid !== master.uuid) throw new NothingChangedError(`${pool}'s master is ${now.name} now, not ${master.name}: nothing was started; try again.`);
+    const fresh = monitor.vms;
+    const current = fresh?.vms.find((v) => v.uuid === vm.uuid);
+    if (!fresh || current?.powerState !== 'halted') throw new NothingChangedError(`${vm.name} is ${current?.powerState ?? 'not readable'} now, not halted: nothing was started.`);
+    const recheck = startCandidates(current, fresh, monitor.inventory, monitor.allStatuses(), pbds, now.address).find((c) => c.member.uuid === host.uuid);
+    if (recheck?.refusal) throw new NothingChangedError(`${vm.name} cannot start on ${host.name} any more: it ${recheck.refusal}. Nothing was started.`);
+    // Only what the start itself answers is xapi's refusal or an unknown outcome; a refused lock above ran nothing.
+    try {
       await xeOperations.startVmOn(monitor.runner.xe(now.address, { timeoutMs: VM_START_TIMEOUT_MS }), vm.uuid, host.uuid);
-    });
-  } catch (error) {
-    if (error instanceof NothingChangedError || !(error instanceof XeCommandError || error instanceof SshConnectError || error instanceof Error)) throw error;
-    await monitor.readVms();
-    throw vmError(monitor, vm, host.name, error, (name) => `start ${name} on ${host.name}`);
-  }
+    } catch (error) {
+      await monitor.readVms();
+      throw vmError(monitor, vm, host.name, error, (name) => `start ${name} on ${host.name}`);
+    }
+  });
   await monitor.readVms();
   const after = monitor.vms?.vms.find((v) => v.uuid === vm.uuid);
   context.log.info(`[vm] ${pool}: ${vm.name} started on ${host.name}; the master now says ${after ? `${after.powerState} on ${nameOfHost(monitor, after.residentOn)}` : 'nothing (not readable)'}`);
@@ -217,7 +217,8 @@ export async function forgetHost(context: CommandContext, node?: XenNode): Promi
       await xeOperations.forgetHost(monitor.runner.xe(master.address), member.uuid);
     } catch (error) {
       if (error instanceof XeCommandError && error.failure.code === 'HOST_IS_LIVE') throw new NothingChangedError(`The master still reaches ${member.name}: a live host is ejected (xe pool-eject), never forgotten. Nothing was changed.`);
-      throw error;
+      if (error instanceof XeCommandError || error instanceof SshConnectError) throw error;
+      throw new Error(`Whether ${member.name} was forgotten is unknown: ${(error as Error).message}. Refresh the pool before you try again.`);
     }
   });
   await context.registry.updateInventory({ ...monitor.inventory, members: monitor.inventory.members.filter((m) => m.uuid !== member.uuid) });

@@ -4,8 +4,9 @@ import { HostNode, MessageNode, PoolNode, VmGroupNode, VmNode, type XenNode } fr
 import { isGoneHost, needsAttention } from '../core/pool/vms';
 
 /**
- * Pools → hosts → VMs, plus a pool's VM groups (Needs attention, Halted VMs) and messages. getChildren never touches the network: it renders what the monitors know, and
- * the monitors' change events (debounced, since a refresh of many hosts sends a burst) redraw.
+ * Pools → hosts → VMs, plus a pool's VM groups (Needs attention, Halted VMs) and messages. getChildren never
+ * touches the network: it renders what the monitors know, and the monitors' change events (debounced, since a
+ * refresh of many hosts sends a burst) redraw.
  */
 export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<XenNode | undefined>();

@@ -192,6 +192,8 @@ export class PoolMonitor {
       await Promise.all(members.map((member) => this.probeOnce(member)));
       if (this.inventory.haUnknown) await this.learnHa();
       // A full refresh reads the VMs again; a background or partial one only when some host changed state since.
+      // The verdict comes first: a master slow to list its VMs must not hold back what the probes found.
+      this.judge();
       if ((!options.background && !hostUuids) || this.hostStateKey() !== this.vmReadFor) await this.readVms();
     } finally {
       this.inFlight--;
