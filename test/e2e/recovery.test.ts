@@ -124,18 +124,19 @@ describe('Guided Recovery in the browser workbench', function () {
     await filter.fill('');
   });
 
+  // The pictures of issue 13 are cropped to what they show: the README's images travel in the .vsix (≤ 1.5 MB).
   it('after the recovery: the report stays open, and the dead master\'s VMs wait under Needs attention (issue 13)', async () => {
     // Every recovery writes its incident report and opens it.
     await page.locator('.tabs-container .tab', { hasText: /pool-lab-\d{8}T\d{6}Z-recovery\.md/ }).waitFor({ state: 'visible', timeout: 15_000 });
     const editor = page.locator('#workbench\\.parts\\.editor .view-lines');
     // The editor renders spaces as U+00A0, hence \s.
     await editor.getByText(/Guided\sRecovery\sof\spool-lab/).first().waitFor({ state: 'visible' });
-    await page.screenshot({ path: path.join(screenshots, '30-incident-report.png') });
+    await page.screenshot({ path: path.join(screenshots, '30-incident-report.png'), clip: { x: 350, y: 40, width: 930, height: 470 } });
     await treeRow(page, 'Needs attention').waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await treeRow(page, 'Needs attention').innerText(), /Needs attention\s*2 VMs/);
     await treeRow(page, 'vm1-1').locator('.codicon-vm').waitFor({ state: 'visible' });
     await page.locator('#workbench\\.parts\\.statusbar').getByText(/2 VMs need attention/).waitFor({ state: 'visible', timeout: 30_000 });
-    await page.screenshot({ path: path.join(screenshots, '31-needs-attention.png') });
+    await page.screenshot({ path: path.join(screenshots, '31-needs-attention.png'), clip: { x: 0, y: 40, width: 560, height: 220 } });
   });
 
   it('Reset Power State… from the group\'s inline button asks whether the dead host is off, then halts its VMs in the lab', async () => {
@@ -144,7 +145,7 @@ describe('Guided Recovery in the browser workbench', function () {
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await dialog.innerText(), /Is xcp-host1 powered off or fenced\?/);
-    await page.screenshot({ path: path.join(screenshots, '32-fencing-confirmation.png') });
+    await page.screenshot({ path: path.join(screenshots, '32-fencing-confirmation.png'), clip: { x: 0, y: 40, width: 880, height: 500 } });
     await dialog.getByRole('button', { name: 'xcp-host1 Is Powered Off' }).click();
     await page.locator('.notifications-toasts').getByText(/vm1-1, vm1-2 are halted now/).waitFor({ state: 'visible', timeout: 30_000 });
     const vms = lab.state().hosts[1]?.db.vms.filter((v) => v.nameLabel === 'vm1-1' || v.nameLabel === 'vm1-2').map((v) => v.powerState);
@@ -161,11 +162,11 @@ describe('Guided Recovery in the browser workbench', function () {
     await page.keyboard.press('Enter');
     await pick.locator('.monaco-list-row', { hasText: 'xcp-host3' }).first().waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await pick.innerText(), /xcp-host1[\s\S]*does not answer/);
-    await page.screenshot({ path: path.join(screenshots, '33-start-on.png') });
+    await page.screenshot({ path: path.join(screenshots, '33-start-on.png'), clip: { x: 0, y: 0, width: 950, height: 250 } });
     await page.keyboard.type('xcp-host3');
     await page.keyboard.press('Enter');
     await page.locator('.notifications-toasts').getByText(/attached read-write to xcp-host1/).waitFor({ state: 'visible', timeout: 30_000 });
-    await page.screenshot({ path: path.join(screenshots, '34-start-refused-disk-attached.png') });
+    await page.screenshot({ path: path.join(screenshots, '34-start-refused-disk-attached.png'), clip: { x: 780, y: 480, width: 500, height: 320 } });
     assert.equal(lab.state().hosts[1]?.db.vms.find((v) => v.nameLabel === 'vm1-1')?.powerState, 'Halted');
     await runCommand(page, 'Notifications: Clear All Notifications');
   });

@@ -271,7 +271,7 @@ export interface Page {
   locator(selector: string, options?: { hasText?: string | RegExp }): Locator;
   getByText(text: string | RegExp, options?: { exact?: boolean }): Locator;
   getByRole(role: string, options?: { name?: string | RegExp; exact?: boolean }): Locator;
-  screenshot(options: { path: string; fullPage?: boolean }): Promise<Buffer>;
+  screenshot(options: { path: string; fullPage?: boolean; clip?: { x: number; y: number; width: number; height: number } }): Promise<Buffer>;
   waitForTimeout(ms: number): Promise<void>;
   keyboard: { press(key: string): Promise<void>; type(text: string): Promise<void> };
   mouse: { move(x: number, y: number): Promise<void> };
