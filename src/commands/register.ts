@@ -3,7 +3,7 @@ import { notify } from '../ui';
 import { PoolBusyError } from '../core/pool/locks';
 import { UnsafeXeValueError } from '../core/xe/validate';
 import { PoolNode, type XenNode } from '../tree/nodes';
-import { NothingChangedError, UserCancelledError, type CommandContext } from './context';
+import { NothingChangedError, poolOf, UserCancelledError, type CommandContext } from './context';
 import { checkEmergencyMode, forgetHostKey, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
 import { openAuditLog, showLog } from './log';
 import { addPool, addPoolArguments, forgetCredentials, pickPool, refreshAll, refreshPool, removePool, setDefaultSr, showPoolParameters, updateCredentials } from './pool';
@@ -47,6 +47,10 @@ export const COMMANDS: Record<string, Handler> = {
   'xenPools.copyUuid': copyUuid,
   'xenPools.copyAddress': copyAddress,
   'xenPools.exportIncidentReport': exportIncidentReport,
+  'xenPools.dismissFailure': (context, node) => {
+    const pool = poolOf(node)?.inventory.poolUuid;
+    if (pool) context.provider.clearFailure(pool);
+  },
   'xenPools.showLog': showLog,
   'xenPools.openAuditLog': openAuditLog,
 };
@@ -59,10 +63,16 @@ export const COMMANDS: Record<string, Handler> = {
 export function registerCommands(context: CommandContext): vscode.Disposable[] {
   return Object.entries(COMMANDS).map(([id, handler]) =>
     vscode.commands.registerCommand(id, async (node?: XenNode) => {
+      // A command run on a pool's row leaves its failure as a row of that pool (Container Tools style) until one
+      // succeeds there; the palette's commands only notify (which pool they ended on is the handler's business).
+      const pool = poolOf(node)?.inventory.poolUuid;
       try {
-        return await handler(context, node);
+        const result = await handler(context, node);
+        if (pool && id !== 'xenPools.dismissFailure') context.provider.clearFailure(pool);
+        return result;
       } catch (error) {
         if (error instanceof UserCancelledError) return undefined;
+        if (pool) context.provider.noteFailure(pool, error instanceof NothingChangedError, error instanceof Error ? error.message : String(error));
         reportFailure(context, id, error, () => vscode.commands.executeCommand(id, node));
         return undefined;
       }

@@ -14,6 +14,8 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
   private pendingRefresh: NodeJS.Timeout | undefined;
   private lastRedrawAt = 0;
   private readonly subscription: vscode.Disposable;
+  /** The last command on each pool that failed or was refused: shown under the pool until one succeeds there. */
+  private readonly failures = new Map<string, { readonly refused: boolean; readonly message: string; readonly at: Date }>();
 
   constructor(private readonly registry: PoolRegistry) {
     this.subscription = registry.onDidChange(() => this.queueRefresh());
@@ -50,6 +52,12 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
     children.push(...statuses.map((status) => new HostNode(pool, status, monitor.lastProbedStatus(status.member.uuid), [...(resident.get(status.member.uuid) ?? [])].sort(byName))));
     const halted = (snapshot?.vms ?? []).filter((vm) => vm.powerState === 'halted');
     if (halted.length) children.push(new VmGroupNode(pool, 'halted', [...halted].sort(byName)));
+    const failure = this.failures.get(monitor.inventory.poolUuid);
+    if (failure) {
+      const row = new MessageNode(pool, 'failure', failure.refused ? 'Refused' : 'Failed', `${failure.message}\n\n${failure.at.toLocaleString()}`, failure.refused ? 'warning' : 'error');
+      row.description = failure.message;
+      children.unshift(row);
+    }
     // Said in the tree when VMs shown are old, or a master answered and still the VMs could not be read.
     const problem = monitor.vmProblem;
     if (problem && monitor.verdict && (snapshot || monitor.vmReadFailed)) {
@@ -57,6 +65,17 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
       children.push(new MessageNode(pool, 'vms', text, `${problem}. VMs are read from the running master only: forwarded commands hang on a slave whose master is dead.`));
     }
     return children;
+  }
+
+  /** A command on the pool failed (or was refused): the pool shows it as a row, not only as a toast. */
+  noteFailure(poolUuid: string, refused: boolean, message: string): void {
+    this.failures.set(poolUuid, { refused, message, at: new Date() });
+    this.queueRefresh();
+  }
+
+  /** A command on the pool succeeded, or the admin dismissed the row. */
+  clearFailure(poolUuid: string): void {
+    if (this.failures.delete(poolUuid)) this.queueRefresh();
   }
 
   getParent(element: XenNode): XenNode | undefined {

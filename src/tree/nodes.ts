@@ -128,7 +128,7 @@ export class VmNode extends vscode.TreeItem {
   }
 }
 
-/** Something about the pool an admin must see in the tree, not only in a toast: why its VMs cannot be read now. */
+/** Something about the pool an admin must see in the tree, not only in a toast: the last command that failed or was refused, why its VMs cannot be read. */
 export class MessageNode extends vscode.TreeItem {
   readonly kind = 'message';
 
@@ -137,12 +137,14 @@ export class MessageNode extends vscode.TreeItem {
     key: string,
     text: string,
     detail: string,
+    severity: 'info' | 'warning' | 'error' = 'info',
   ) {
     super(visibleText(text), vscode.TreeItemCollapsibleState.None);
     this.id = `message:${parent.monitor.inventory.poolUuid}:${key}`;
-    this.iconPath = new vscode.ThemeIcon('info');
+    const color = severity === 'error' ? 'problemsErrorIcon.foreground' : severity === 'warning' ? 'problemsWarningIcon.foreground' : undefined;
+    this.iconPath = new vscode.ThemeIcon(severity, color ? new vscode.ThemeColor(color) : undefined);
     this.tooltip = visibleText(detail);
-    this.contextValue = 'message';
+    this.contextValue = `message.${key}`;
   }
 }
 

@@ -62,6 +62,11 @@ describe('live health: the watch, the status bar, the badge and the one warning 
     const shown = notificationsShown.length;
     await vscode.commands.executeCommand('xenPools.setDefaultSr', poolNode('pool-health'));
     assert.deepEqual(notificationsShown.slice(shown), ['warning: pool-health has no reachable master with xapi running. Refresh, or recover the pool with Guided Recovery…. [Guided Recovery… | Show Log]']);
+    // The pool keeps it as a row until dismissed (inline ×) or a command succeeds there.
+    const row = api.tree.getChildren(poolNode('pool-health')).find((n) => n.contextValue === 'message.failure');
+    assert.equal(row?.label, 'Refused');
+    await vscode.commands.executeCommand('xenPools.dismissFailure', row);
+    await waitFor('the row to go', () => !api.tree.getChildren(poolNode('pool-health')).some((n) => n.contextValue === 'message.failure'));
   });
 
   it('the master back: healthy again, and no new warning', async () => {

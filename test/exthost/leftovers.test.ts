@@ -101,6 +101,10 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
     assert.deepEqual(scripted.asked, []);
     assert.match(shownSince(shown), /warning: No new master for pool-vms: xcp-host3 does not answer: every member must be up/);
     assert.deepEqual((await labControl.hosts(lab())).map((h) => h.role), ['master', `slave:${lab().hosts[0]?.address}`, `slave:${lab().hosts[0]?.address}`]);
+    // The refusal stays in the tree as a row of the pool (issue 13, part 2), not only as a toast.
+    const [first] = children(poolNode(lab().poolName));
+    assert.deepEqual([first?.label, first?.contextValue, (first?.iconPath as vscode.ThemeIcon).id], ['Refused', 'message.failure', 'warning']);
+    assert.match(String(first?.description), /^No new master for pool-vms: xcp-host3 does not answer/);
   });
 
   it('Reset Power State… without the fencing confirmation changes nothing', async () => {
@@ -109,6 +113,8 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
     assert.match(scripted.asked.join('\n'), /Is xcp-host3 powered off or fenced\?\n.*vm3-1, vm3-2.*each would run twice on the same disks/s);
     assert.equal((await labVm('vm3-1'))?.powerState, 'Running');
     assert.ok(!audit().some((e) => e.command.startsWith('xe vm-reset-powerstate') || e.kind === 'confirmation'));
+    // A command that ran on the pool without failing clears the last refusal's row.
+    assert.ok(!children(poolNode(lab().poolName)).some((n) => n.label === 'Refused'));
   });
 
   it('Reset Power State… with it: both VMs halted in the lab, the confirmation before the resets in the audit trail', async () => {
