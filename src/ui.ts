@@ -1,5 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as vscode from 'vscode';
 import { visibleLines, visibleText } from './core/visibleText';
+import { BACK, type Back } from './wizardBack';
+
+export { BACK, type Back };
 
 export interface PickItem<T> extends vscode.QuickPickItem {
   readonly value: T;
@@ -10,13 +14,6 @@ export interface WizardStep {
   readonly step: number;
   readonly totalSteps: number;
 }
-
-/**
- * The answer of a wizard step whose Back button was pressed. A registered symbol: the extension-host
- * tests' scripted UI is compiled apart from the extension's bundle and must give the same value.
- */
-export const BACK: unique symbol = Symbol.for('xenPools.wizard.back');
-export type Back = typeof BACK;
 
 export interface InputOptions {
   readonly title: string;
@@ -137,8 +134,26 @@ function runWizardStep<R>(input: vscode.QuickPick<vscode.QuickPickItem> | vscode
   });
 }
 
-/** The UI in use; swapped only by the extension's test API. */
-export const ui = { current: vscodeUserInterface };
+let baseInterface: UserInterface = vscodeUserInterface;
+/** The UI of the command running in this async context, if it asks through one of its own (Retry's remembered answers). */
+const commandInterface = new AsyncLocalStorage<UserInterface>();
+
+/** The UI in use: the command's own where it has one, else the base (VS Code's; swapped only by the extension's test API). */
+export const ui = {
+  get current(): UserInterface {
+    return commandInterface.getStore() ?? baseInterface;
+  },
+  set current(replacement: UserInterface) {
+    baseInterface = replacement;
+  },
+  get base(): UserInterface {
+    return baseInterface;
+  },
+  /** Runs `work` with `inner` answering every question it asks, down to the last await. */
+  within<T>(inner: UserInterface, work: () => Promise<T>): Promise<T> {
+    return commandInterface.run(inner, work);
+  },
+};
 
 /** Shows a notification; its message carries host and VM names, so it is shown as one line of text whose controls are visible. */
 export function notify(severity: Severity, message: string, ...actions: string[]): Promise<string | undefined> {

@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
-import { notify } from '../ui';
+import { notify, ui } from '../ui';
 import { PoolBusyError } from '../core/pool/locks';
 import { UnsafeXeValueError } from '../core/xe/validate';
 import { PoolNode, type XenNode } from '../tree/nodes';
+import { AnswerMemory, type RememberedAnswer } from './answerMemory';
 import { NothingChangedError, poolOf, UserCancelledError, type CommandContext } from './context';
 import { checkEmergencyMode, forgetHostKey, openSshTerminal, promoteToMaster, recoverSlaves, refreshHost, restartToolstack, runXeCommand } from './host';
 import { openAuditLog, showLog } from './log';
@@ -61,26 +62,30 @@ export const COMMANDS: Record<string, Handler> = {
  * result is returned so other code (and the tests) can use it.
  */
 export function registerCommands(context: CommandContext): vscode.Disposable[] {
-  return Object.entries(COMMANDS).map(([id, handler]) =>
-    vscode.commands.registerCommand(id, async (node?: XenNode) => {
-      // A command run on a pool's row leaves its failure as a row of that pool (Container Tools style) until one
-      // succeeds there; the palette's commands only notify (which pool they ended on is the handler's business).
-      const pool = poolOf(node)?.inventory.poolUuid;
-      try {
-        const result = await handler(context, node);
-        if (pool && id !== 'xenPools.dismissFailure') context.provider.clearFailure(pool);
-        return result;
-      } catch (error) {
-        if (error instanceof UserCancelledError) return undefined;
-        if (pool) context.provider.noteFailure(pool, error instanceof NothingChangedError, error instanceof Error ? error.message : String(error));
-        reportFailure(context, id, error, () => vscode.commands.executeCommand(id, node));
-        return undefined;
-      }
-    }),
-  );
+  return Object.entries(COMMANDS).map(([id, handler]) => vscode.commands.registerCommand(id, (node?: XenNode) => runCommand(context, id, handler, node)));
 }
 
-function reportFailure(context: CommandContext, id: string, error: unknown, retry: () => Thenable<unknown>): void {
+/** One run of a command; a retry is another run with the answers of this one (Retry keeps the inputs). */
+async function runCommand(context: CommandContext, id: string, handler: Handler, node: XenNode | undefined, replay: readonly RememberedAnswer[] = []): Promise<unknown> {
+  // A command run on a pool's row leaves its failure as a row of that pool (Container Tools style) until one
+  // succeeds there; the palette's commands only notify (which pool they ended on is the handler's business).
+  const pool = poolOf(node)?.inventory.poolUuid;
+  const answers = new AnswerMemory(() => ui.base, replay);
+  try {
+    const result = await ui.within(answers, async () => handler(context, node));
+    if (pool && id !== 'xenPools.dismissFailure') context.provider.clearFailure(pool);
+    return result;
+  } catch (error) {
+    if (error instanceof UserCancelledError) return undefined;
+    if (pool) context.provider.noteFailure(pool, error instanceof NothingChangedError, error instanceof Error ? error.message : String(error));
+    reportFailure(context, id, error, () => runCommand(context, id, handler, node, answers.answers));
+    return undefined;
+  } finally {
+    answers.close();
+  }
+}
+
+function reportFailure(context: CommandContext, id: string, error: unknown, retry: () => Promise<unknown>): void {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof NothingChangedError) {
     context.log.warn(`[${id}] ${message}`);

@@ -9,7 +9,7 @@ import type { XenPoolsApi } from '../../src/extension';
 import type { XenNode } from '../../src/tree/nodes';
 import { labControl, labs, type LabHandle } from './support/labControl';
 import { activateProduct, hostNode, poolNode, refresh, waitFor, withUi } from './support/product';
-import { no, notificationsShown, pickWhere, ScriptedUi, yes } from './support/scriptedUi';
+import { no, notificationsShown, pickWhere, ScriptedUi, type, yes } from './support/scriptedUi';
 
 describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function () {
   this.timeout(90_000);
@@ -105,6 +105,20 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
     const [first] = children(poolNode(lab().poolName));
     assert.deepEqual([first?.label, first?.contextValue, (first?.iconPath as vscode.ThemeIcon).id], ['Refused', 'message.failure', 'warning']);
     assert.match(String(first?.description), /^No new master for pool-vms: xcp-host3 does not answer/);
+  });
+
+  it('Retry runs a failed command again with the inputs it was given; only confirmations are asked anew (issue 13, part 7)', async () => {
+    const shown = notificationsShown.length;
+    const errors = () => notificationsShown.slice(shown).filter((line) => line.startsWith('error:'));
+    const scripted = new ScriptedUi(type('xe vm-list params=name-label'));
+    scripted.chooseAction = (_line, actions) => (actions.includes('Retry') && errors().length === 1 ? 'Retry' : undefined);
+    await withUi(scripted, async () => {
+      await vscode.commands.executeCommand('xenPools.runXeCommand', hostNode(lab().poolName, 'xcp-host3'));
+      await waitFor('the retry to fail as the first run did', () => errors().length === 2, 60_000);
+    });
+    assert.deepEqual(scripted.asked, ['input: xe on xcp-host3: An xe command, e.g. "host-list params=uuid,name-label,address" (no shell syntax)']);
+    assert.equal(errors()[0], errors()[1], 'the retry ran the same command on the same host');
+    assert.match(errors()[0] ?? '', new RegExp(`^error: ${lab().hosts[2]?.address.replaceAll('.', '\\.')}: connection refused .*\\[Show Log \\| Retry \\| Open Settings\\]$`));
   });
 
   it('Reset Power State… without the fencing confirmation changes nothing', async () => {

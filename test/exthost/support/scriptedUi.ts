@@ -17,6 +17,8 @@ export const notificationsShown: string[] = [];
 
 export class ScriptedUi implements UserInterface {
   readonly asked: string[] = [];
+  /** Which action of a notification the user clicks (none unless set): given the recorded line and its actions. */
+  chooseAction: (shown: string, actions: readonly string[]) => string | undefined = () => undefined;
   private readonly answers: Answer[];
 
   constructor(...answers: Answer[]) {
@@ -71,10 +73,11 @@ export class ScriptedUi implements UserInterface {
     return this.next('confirm', `${message}\n${detail}`).value;
   }
 
-  /** Recorded, never answered: no notification action is chosen. */
+  /** Recorded; answered by `chooseAction`. */
   async notify(severity: Severity, message: string, ...actions: string[]): Promise<string | undefined> {
-    notificationsShown.push(`${severity}: ${message}${actions.length ? ` [${actions.join(' | ')}]` : ''}`);
-    return undefined;
+    const shown = `${severity}: ${message}${actions.length ? ` [${actions.join(' | ')}]` : ''}`;
+    notificationsShown.push(shown);
+    return this.chooseAction(shown, actions);
   }
 }
 
