@@ -9,16 +9,20 @@ import { isGoneHost, needsAttention } from '../core/pool/vms';
  * refresh of many hosts sends a burst) redraw.
  */
 export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<XenNode | undefined>();
+  private readonly changed = new vscode.EventEmitter<XenNode | XenNode[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private pendingRefresh: NodeJS.Timeout | undefined;
   private lastRedrawAt = 0;
+  /** Each pool's row object, reused while its monitor runs (see PoolNode). */
+  private readonly poolNodes = new Map<string, PoolNode>();
+  /** What the next redraw covers: the pools that changed, or everything (a pool added or removed, settings). */
+  private pending: { readonly all: boolean; readonly pools: Set<string> } = { all: false, pools: new Set() };
   private readonly subscription: vscode.Disposable;
   /** The last command on each pool that failed or was refused: shown under the pool until one succeeds there. */
   private readonly failures = new Map<string, { readonly refused: boolean; readonly message: string; readonly at: Date }>();
 
   constructor(private readonly registry: PoolRegistry) {
-    this.subscription = registry.onDidChange(() => this.queueRefresh());
+    this.subscription = registry.onDidChange(({ poolUuid }) => this.queueRefresh(poolUuid));
   }
 
   getTreeItem(element: XenNode): vscode.TreeItem {
@@ -26,7 +30,7 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
   }
 
   getChildren(element?: XenNode): XenNode[] {
-    if (!element) return this.registry.pools().map((monitor) => new PoolNode(monitor)).sort((a, b) => String(a.label).localeCompare(String(b.label)));
+    if (!element) return this.poolRows();
     if (element instanceof PoolNode) return this.poolChildren(element);
     const snapshot = element.kind === 'host' || element.kind === 'vm-group' ? element.parent.monitor.vms : undefined;
     if (snapshot && (element instanceof HostNode || element instanceof VmGroupNode)) {
@@ -34,6 +38,20 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
       return element.vms.map((vm) => new VmNode(element, vm, stranded && vm.powerState !== 'halted', snapshot));
     }
     return [];
+  }
+
+  private poolRows(): PoolNode[] {
+    const monitors = this.registry.pools();
+    const running = new Set(monitors.map((monitor) => monitor.inventory.poolUuid));
+    for (const uuid of this.poolNodes.keys()) if (!running.has(uuid)) this.poolNodes.delete(uuid);
+    const rows = monitors.map((monitor) => {
+      const uuid = monitor.inventory.poolUuid;
+      let row = this.poolNodes.get(uuid);
+      if (row?.monitor === monitor) row.update();
+      else this.poolNodes.set(uuid, (row = new PoolNode(monitor)));
+      return row;
+    });
+    return rows.sort((a, b) => String(a.label).localeCompare(String(b.label)));
   }
 
   private poolChildren(pool: PoolNode): XenNode[] {
@@ -70,12 +88,12 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
   /** A command on the pool failed (or was refused): the pool shows it as a row, not only as a toast. */
   noteFailure(poolUuid: string, refused: boolean, message: string): void {
     this.failures.set(poolUuid, { refused, message, at: new Date() });
-    this.queueRefresh();
+    this.queueRefresh(poolUuid);
   }
 
   /** A command on the pool succeeded, or the admin dismissed the row. */
   clearFailure(poolUuid: string): void {
-    if (this.failures.delete(poolUuid)) this.queueRefresh();
+    if (this.failures.delete(poolUuid)) this.queueRefresh(poolUuid);
   }
 
   getParent(element: XenNode): XenNode | undefined {
@@ -83,18 +101,30 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
   }
 
   /**
-   * Whole tree, batched: a change after a quiet spell shows within 50 ms; while a burst goes on (a
-   * refresh of a thousand hosts answers over many seconds) the tree redraws at most twice a
-   * second, since every redraw sends every visible row to the workbench again.
+   * Batched redraws. A change on a pool redraws that pool's rows only, 30 ms after it (a probe's answer is on
+   * screen well within 100 ms, and the changes of a refresh answering together go out as one). The whole tree
+   * (a pool added or removed, settings) is sent at most twice a second while changes keep coming, since that
+   * sends every visible row to the workbench again.
    */
-  queueRefresh(): void {
+  queueRefresh(poolUuid?: string): void {
+    if (poolUuid) this.pending.pools.add(poolUuid);
+    else this.pending = { all: true, pools: this.pending.pools };
     if (this.pendingRefresh) return;
-    const burst = Date.now() - this.lastRedrawAt < 1_000;
-    this.pendingRefresh = setTimeout(() => {
-      this.pendingRefresh = undefined;
+    const burst = this.pending.all && Date.now() - this.lastRedrawAt < 1_000;
+    this.pendingRefresh = setTimeout(() => this.redraw(), burst ? 500 : 30);
+  }
+
+  private redraw(): void {
+    this.pendingRefresh = undefined;
+    const { all, pools } = this.pending;
+    this.pending = { all: false, pools: new Set() };
+    const rows = [...pools].map((uuid) => this.poolNodes.get(uuid)).filter((row): row is PoolNode => row !== undefined && this.registry.monitor(row.monitor.inventory.poolUuid) === row.monitor);
+    // A pool never shown yet, or renamed (its place in the sorted list changes), needs the whole list.
+    const whole = all || rows.length < pools.size || rows.map((row) => row.update()).some((renamed) => renamed);
+    if (whole) {
       this.lastRedrawAt = Date.now();
       this.changed.fire(undefined);
-    }, burst ? 500 : 50);
+    } else if (rows.length) this.changed.fire(rows);
   }
 
   dispose(): void {

@@ -11,14 +11,28 @@ function icon(look: Look): vscode.ThemeIcon {
   return new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
 }
 
+/**
+ * A pool's row. One object per pool for as long as its monitor runs (the provider keeps it), updated in place:
+ * VS Code redraws a single pool only for the very object it was given, so a change on one host redraws that
+ * pool's rows, not the whole tree.
+ */
 export class PoolNode extends vscode.TreeItem {
   readonly kind = 'pool';
 
   constructor(readonly monitor: PoolMonitor) {
+    super(visibleText(monitor.inventory.poolName), vscode.TreeItemCollapsibleState.Expanded);
+    this.id = `pool:${monitor.inventory.poolUuid}`;
+    this.update();
+  }
+
+  /** Takes the monitor's state now; true when the label changed (the pools' order may have too). */
+  update(): boolean {
+    const monitor = this.monitor;
     const inventory = monitor.inventory;
-    super(visibleText(inventory.poolName), vscode.TreeItemCollapsibleState.Expanded);
+    const label = visibleText(inventory.poolName);
+    const renamed = label !== this.label;
+    this.label = label;
     const look = poolLook(monitor.verdict);
-    this.id = `pool:${inventory.poolUuid}`;
     this.description = look.description;
     this.iconPath = icon(look);
     this.contextValue = look.contextValue;
@@ -32,7 +46,8 @@ export class PoolNode extends vscode.TreeItem {
     if (stranded) tooltip.appendMarkdown(`\n\n**${vmCount(stranded)} marked running on lost hosts**: reset their power state once those hosts are off, then start them elsewhere.`);
     if (monitor.verdict) tooltip.appendMarkdown(`\n\n${monitor.verdict.evidence.map((line) => `- ${markdownText(line)}`).join('\n')}`);
     this.tooltip = tooltip;
-    this.accessibilityInformation = { label: `Pool ${visibleText(inventory.poolName)}, ${look.description}` };
+    this.accessibilityInformation = { label: `Pool ${label}, ${look.description}` };
+    return renamed;
   }
 }
 
@@ -72,6 +87,8 @@ export class HostNode extends vscode.TreeItem {
   }
 }
 
+const OPEN_ATTENTION_GROUP_UP_TO = 10;
+
 /** A pool-level group of VMs: those stranded on lost hosts ("Needs attention"), and the halted ones. */
 export class VmGroupNode extends vscode.TreeItem {
   readonly kind = 'vm-group';
@@ -81,7 +98,10 @@ export class VmGroupNode extends vscode.TreeItem {
     readonly group: 'attention' | 'halted',
     readonly vms: readonly GuestVm[],
   ) {
-    super(group === 'attention' ? 'Needs attention' : 'Halted VMs', group === 'attention' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+    // Needs attention opens by itself while its VMs fit on the screen; the 200 VMs of a big host would push
+    // every other row of the pools out of sight.
+    const open = group === 'attention' && vms.length <= OPEN_ATTENTION_GROUP_UP_TO;
+    super(group === 'attention' ? 'Needs attention' : 'Halted VMs', open ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
     this.id = `vm-group:${parent.monitor.inventory.poolUuid}:${group}`;
     // Short: the side bar cuts the rest; the tooltip says why they need attention.
     this.description = vmCount(vms.length);
