@@ -7,6 +7,7 @@ import { createLog } from './log';
 import { PoolRegistry } from './poolRegistry';
 import { ReadOnlyDocuments } from './readOnlyDocuments';
 import { PoolsProvider } from './tree/PoolsProvider';
+import { cacheSettings } from './settings';
 import { notify, ui, type UserInterface, vscodeUserInterface } from './ui';
 
 /** What activate() returns: the extension-host tests script the UI and reach the state through it. */
@@ -28,6 +29,8 @@ const loadedAt = performance.now();
 
 export function activate(context: vscode.ExtensionContext): XenPoolsApi {
   const activateCalledAt = performance.now();
+  // First, so that every other listener to a settings change reads the new values.
+  context.subscriptions.push(cacheSettings());
   const log = createLog();
   context.subscriptions.push(log);
   try {

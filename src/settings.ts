@@ -24,7 +24,36 @@ function userValue(config: vscode.WorkspaceConfiguration, key: (typeof USER_ONLY
   return values?.globalValue ?? values?.defaultValue;
 }
 
+let cached: Settings | undefined;
+let caching = false;
+
+/**
+ * Keeps readSettings' answer until a `xenPools` setting changes: every probe reads its timeouts, and each read
+ * inspects the configuration (a thousand probes spent a fifth of a second in it). Registered first in activate, so
+ * that every other listener to a change already reads the new values.
+ */
+export function cacheSettings(): vscode.Disposable {
+  caching = true;
+  const listener = vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration('xenPools')) cached = undefined;
+  });
+  return {
+    dispose() {
+      caching = false;
+      cached = undefined;
+      listener.dispose();
+    },
+  };
+}
+
 export function readSettings(): Settings {
+  if (cached) return cached;
+  const settings = currentSettings();
+  if (caching) cached = settings;
+  return settings;
+}
+
+function currentSettings(): Settings {
   const config = vscode.workspace.getConfiguration('xenPools');
   const value = (key: keyof typeof SETTING_BOUNDS) => bounded(config.get<unknown>(key), SETTING_BOUNDS[key]);
   return {

@@ -223,8 +223,15 @@ export class SshTransport {
     this.wakeSlotWaiters();
   }
 
-  /** Waiters re-check the cap: a slot was freed or a connection became idle and can be closed. */
+  /**
+   * Waiters re-check the cap: a slot was freed or a connection became idle and can be closed. As many are woken as
+   * could go on, first come first: waking all of a thousand waiters for each freed slot cost a refresh of 1,024
+   * hosts a million wake-ups. One that still cannot go on waits again.
+   */
   private wakeSlotWaiters(): void {
-    for (const waiter of this.slotWaiters.splice(0)) waiter();
+    let idle = 0;
+    for (const connection of this.live) if (!connection.busy) idle++;
+    const room = this.settings.maxConnections - this.slotsInUse + idle;
+    for (const waiter of this.slotWaiters.splice(0, Math.max(0, room))) waiter();
   }
 }
