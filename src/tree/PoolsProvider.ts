@@ -118,9 +118,17 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
     this.pendingRefresh = undefined;
     const { all, pools } = this.pending;
     this.pending = { all: false, pools: new Set() };
-    const rows = [...pools].map((uuid) => this.poolNodes.get(uuid)).filter((row): row is PoolNode => row !== undefined && this.registry.monitor(row.monitor.inventory.poolUuid) === row.monitor);
-    // A pool never shown yet, or renamed (its place in the sorted list changes), needs the whole list.
-    const whole = all || rows.length < pools.size || rows.map((row) => row.update()).some((renamed) => renamed);
+    const rows: PoolNode[] = [];
+    let whole = all;
+    for (const uuid of pools) {
+      const monitor = this.registry.monitor(uuid);
+      // Removed (a probe it had running still answers): its removal redrew the list.
+      if (!monitor) continue;
+      const row = this.poolNodes.get(uuid);
+      // A pool not shown yet, or renamed (its place in the sorted list changes), needs the whole list.
+      if (row?.monitor === monitor && !row.update()) rows.push(row);
+      else whole = true;
+    }
     if (whole) {
       this.lastRedrawAt = Date.now();
       this.changed.fire(undefined);

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import type { XenPoolsApi } from '../../src/extension';
 import { labControl, labs, type LabHandle } from './support/labControl';
-import { activateProduct, logText, poolNode, waitFor, withUi } from './support/product';
+import { activateProduct, hostNode, logText, poolNode, waitFor, withUi } from './support/product';
 import { notificationsShown, pickWhere, ScriptedUi, yes } from './support/scriptedUi';
 
 describe('live health: the watch, the status bar, the badge and the one warning (issue 13, part 1)', function () {
@@ -30,6 +30,24 @@ describe('live health: the watch, the status bar, the badge and the one warning 
   it('a healthy pool is counted healthy in the status bar', () => {
     assert.ok(!api.health.summary.tooltip.includes('pool-health'), api.health.summary.tooltip);
     assert.match(api.health.summary.text, /^\$\((server|warning|error)\) XenServer: /);
+  });
+
+  it("a host's probe answer redraws its pool's rows only, not the whole tree (issue 13, performance)", async () => {
+    const redrawn: (readonly string[] | undefined)[] = [];
+    const subscription = api.tree.onDidChangeTreeData((change) => redrawn.push(change === undefined ? undefined : (Array.isArray(change) ? change : [change]).map((node) => String(node?.label))));
+    const refreshed = async () => {
+      redrawn.length = 0;
+      await vscode.commands.executeCommand('xenPools.refreshHost', hostNode('pool-health', 'xcp-host2'));
+      await waitFor('a redraw', () => redrawn.length > 0, 10_000);
+    };
+    try {
+      // The pool was just added: the whole list may still be due once.
+      await refreshed();
+      await refreshed();
+      assert.ok(redrawn.every((change) => change?.length === 1 && change[0] === 'pool-health'), `not only the pool's rows: ${JSON.stringify(redrawn)}`);
+    } finally {
+      subscription.dispose();
+    }
   });
 
   it('the master dies with the view closed: the watch finds it, the status bar is an error, one warning with Guided Recovery…', async () => {
