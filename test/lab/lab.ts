@@ -597,6 +597,11 @@ export class Lab {
   }
 
   /** Every pid that belongs to this lab's hosts right now (for tests: must be empty after stop()). */
+  /** Each host's listening sshd (its sessions are its children). */
+  sshdPids(): number[] {
+    return this.hosts.map((h) => h.sshd?.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
   livePids(): number[] {
     const nss = this.hosts.map((h) => h.mntNs).filter((x): x is string => !!x);
     return nss.flatMap((ns) => pidsInMountNs(ns));

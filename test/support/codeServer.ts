@@ -251,7 +251,7 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 // type-check time: these are the few parts of its API the tests use.
 
 export interface Locator {
-  click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle' }): Promise<void>;
+  click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle'; force?: boolean }): Promise<void>;
   fill(value: string, options?: { timeout?: number }): Promise<void>;
   hover(options?: { timeout?: number }): Promise<void>;
   waitFor(options?: { state?: 'attached' | 'detached' | 'visible' | 'hidden'; timeout?: number }): Promise<void>;
@@ -273,6 +273,8 @@ export interface Page {
   getByRole(role: string, options?: { name?: string | RegExp; exact?: boolean }): Locator;
   screenshot(options: { path: string; fullPage?: boolean; clip?: { x: number; y: number; width: number; height: number } }): Promise<Buffer>;
   waitForTimeout(ms: number): Promise<void>;
+  /** Evaluates a JavaScript expression in the page (a string: this code is compiled without the DOM's types). */
+  evaluate<R>(expression: string): Promise<R>;
   keyboard: { press(key: string): Promise<void>; type(text: string): Promise<void> };
   mouse: { move(x: number, y: number): Promise<void> };
   on(event: 'console', listener: (message: { type(): string; text(): string }) => void): void;

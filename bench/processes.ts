@@ -1,0 +1,98 @@
+/*
+ * What the bench reads from /proc about other processes: which one is code-server's extension host, the CPU a
+ * process (and its waited-for children) used, its SSH connections; and the time of a line in the product's log.
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import * as path from 'node:path';
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** The extension host of the one code-server running: the newest process started with --type=extensionHost. */
+export function extensionHostPid(): number {
+  const candidates = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=extensionHost');
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map((pid) => ({ pid, started: Number(statFields(pid)[19]) }));
+  const newest = candidates.sort((a, b) => b.started - a.started)[0];
+  if (!newest) throw new Error('no extension host process found');
+  return newest.pid;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (field 3 of proc(5) is index 0). */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** User + system CPU the process has used, in ms; with `children`, also that of its children that ended and were waited for. */
+export function cpuMs(pid: number, children = false): number {
+  const fields = statFields(pid);
+  const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Local ports of the process's TCP connections to port 22 now (open or opening). */
+export function sshConnections(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match?.[1]) inodes.add(match[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const line of readFileSync(`/proc/${pid}/net/tcp`, 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const [local, remote, state, inode] = [fields[1], fields[2], fields[3], fields[9]];
+    // 01 established, 02 SYN sent
+    if (!local || !remote || !inode || !inodes.has(inode) || !remote.endsWith(':0016') || (state !== '01' && state !== '02')) continue;
+    ports.push(parseInt(local.split(':')[1] ?? '0', 16));
+  }
+  return ports;
+}
+
+/** Samples the process's SSH connections every `everyMs` until stopped: the most open at once, and how many it saw (each local port once). */
+export function sampleSshConnections(pid: number, everyMs = 50): { stop(): { peak: number; made: number } } {
+  let peak = 0;
+  const seen = new Set<number>();
+  const timer = setInterval(() => {
+    try {
+      const now = sshConnections(pid);
+      peak = Math.max(peak, now.length);
+      for (const port of now) seen.add(port);
+    } catch {
+      // the process ended
+    }
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return { peak, made: seen.size };
+    },
+  };
+}
+
+/** When the product's log (its LogOutputChannel file under code-server's logs) first had a line matching `pattern`, as ms since the epoch. */
+export function logLineTime(userDataDir: string, pattern: RegExp): number | undefined {
+  const dir = path.join(userDataDir, 'logs');
+  const files = readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.includes('xenserver-pools.xenserver-pools') && f.endsWith('.log'));
+  for (const file of files) {
+    for (const line of readFileSync(path.join(dir, file), 'utf8').split('\n')) {
+      // "2026-12-04 19:30:01.123 [info] …", local time
+      const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) /.exec(line);
+      if (match && pattern.test(line)) return new Date(`${match[1]}T${match[2]}`).getTime();
+    }
+  }
+  return undefined;
+}
