@@ -103,7 +103,9 @@ describe('engine: SSH transport against lab hosts', function () {
         engine = engineFor(lab, { authMethods: [{ kind: 'password' }], secrets: { password: async () => password, settled } });
         await run(engine, 1, 'true').catch(() => undefined);
       }
-      const encrypted = path.join(scratch, 'id_encrypted');
+      // A file of its own: the key file cache looks at a file again only after a second (ParsedFileCache), and the
+      // test above wrote id_encrypted with another passphrase less than a second ago on a fast run.
+      const encrypted = path.join(scratch, 'id_encrypted_pp_right');
       copyFileSync(lab.keyFile, encrypted);
       execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'pp-right', '-f', encrypted]);
       for (const passphrase of ['pp-wrong', 'pp-right']) {
