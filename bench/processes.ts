@@ -81,18 +81,21 @@ export function sampleSshConnections(pid: number, everyMs = 50): { stop(): { pea
   };
 }
 
+/** Lines of code-server's log files whose path contains `part`. */
+export function logLines(userDataDir: string, part: string): string[] {
+  const dir = path.join(userDataDir, 'logs');
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.includes(part) && f.endsWith('.log'))
+    .flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n'));
+}
+
 /** When the product's log (its LogOutputChannel file under code-server's logs) first had a line matching `pattern`, as ms since the epoch. */
 export function logLineTime(userDataDir: string, pattern: RegExp): number | undefined {
-  const dir = path.join(userDataDir, 'logs');
-  const files = readdirSync(dir, { recursive: true })
-    .map(String)
-    .filter((f) => f.includes('xenserver-pools.xenserver-pools') && f.endsWith('.log'));
-  for (const file of files) {
-    for (const line of readFileSync(path.join(dir, file), 'utf8').split('\n')) {
-      // "2026-12-04 19:30:01.123 [info] …", local time
-      const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) /.exec(line);
-      if (match && pattern.test(line)) return new Date(`${match[1]}T${match[2]}`).getTime();
-    }
+  for (const line of logLines(userDataDir, 'xenserver-pools.xenserver-pools')) {
+    // "2026-12-04 19:30:01.123 [info] …", local time
+    const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) /.exec(line);
+    if (match && pattern.test(line)) return new Date(`${match[1]}T${match[2]}`).getTime();
   }
   return undefined;
 }

@@ -73,7 +73,7 @@ async function runCommand(context: CommandContext, id: string, handler: Handler,
   const answers = new AnswerMemory(() => ui.base, replay);
   try {
     const result = await ui.within(answers, async () => handler(context, node));
-    if (pool && id !== 'xenPools.dismissFailure') context.provider.clearFailure(pool);
+    if (pool) context.provider.clearFailure(pool);
     return result;
   } catch (error) {
     if (error instanceof UserCancelledError) return undefined;
