@@ -2,7 +2,8 @@
  * What the bench reads from /proc about other processes: which one is code-server's extension host, the CPU a
  * process (and its waited-for children) used, its SSH connections; and the time of a line in the product's log.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { sshConnections } from '../test/support/sockets';
 import * as path from 'node:path';
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -36,28 +37,6 @@ export function cpuMs(pid: number, children = false): number {
   const fields = statFields(pid);
   const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
-}
-
-/** Local ports of the process's TCP connections to port 22 now (open or opening). */
-export function sshConnections(pid: number): number[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (match?.[1]) inodes.add(match[1]);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const ports: number[] = [];
-  for (const line of readFileSync(`/proc/${pid}/net/tcp`, 'utf8').split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    const [local, remote, state, inode] = [fields[1], fields[2], fields[3], fields[9]];
-    // 01 established, 02 SYN sent
-    if (!local || !remote || !inode || !inodes.has(inode) || !remote.endsWith(':0016') || (state !== '01' && state !== '02')) continue;
-    ports.push(parseInt(local.split(':')[1] ?? '0', 16));
-  }
-  return ports;
 }
 
 /** Samples the process's SSH connections every `everyMs` until stopped: the most open at once, and how many it saw (each local port once). */

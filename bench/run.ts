@@ -2,7 +2,7 @@
  * `npm run bench`: the engine against what an admin would otherwise do, side by side in one run,
  * reported as ratios of medians. Writes bench/results.json and bench/report.md.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { discoverPool } from '../src/core/pool/discovery';
@@ -378,6 +378,13 @@ async function inWorkbench(vsix: string, settings: Record<string, unknown>, body
     try {
       await extensionHostStarted(server.userDataDir);
       await body(server, workbench.page);
+    } catch (error) {
+      // What the page and the product showed, kept: the server's folder goes with it.
+      const evidence = path.join(tmpdir(), `xenpools-bench-${Date.now()}`);
+      mkdirSync(evidence, { recursive: true });
+      writeFileSync(path.join(evidence, 'product.log'), logLines(server.userDataDir, 'xenserver-pools.xenserver-pools').join('\n'));
+      await workbench.page.screenshot({ path: path.join(evidence, 'page.png') }).catch(() => undefined);
+      throw new Error(`${(error as Error).message}\n(the page and the product's log: ${evidence})`, { cause: error });
     } finally {
       await workbench.close();
     }

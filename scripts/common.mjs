@@ -20,8 +20,8 @@ export class SetupError extends Error {
 }
 
 /** Runs argv in the repository with the terminal attached; throws naming `what` if it fails. */
-export function must(argv, what) {
-  const result = spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'inherit' });
+export function must(argv, what, env = {}) {
+  const result = spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status})`);
 }
 

@@ -7,6 +7,8 @@ export interface ProbeOptions {
   /** Bound on the probe command once connected; the transport's connect timeout bounds the rest. */
   readonly commandTimeoutMs: number;
   readonly signal?: AbortSignal;
+  /** Where the probe waits for a connection at the cap (see RunOptions.queueOrder); first if absent. */
+  readonly queueOrder?: number;
 }
 
 export const DEFAULT_PROBE_OPTIONS: ProbeOptions = { commandTimeoutMs: 10_000 };
@@ -46,7 +48,7 @@ export async function probeHost(runner: HostRunner, member: PoolMember, options:
   const started = Date.now();
   let health: HostHealth;
   try {
-    const result = await runner.shell(member.address, PROBE_SCRIPT, { timeoutMs: options.commandTimeoutMs, signal: options.signal, display: 'the health probe' });
+    const result = await runner.shell(member.address, PROBE_SCRIPT, { timeoutMs: options.commandTimeoutMs, signal: options.signal, display: 'the health probe', queueOrder: options.queueOrder });
     const facts = parseProbeOutput(result);
     const wrongHost = identityProblem(member, facts);
     health = wrongHost ? { kind: 'invalid', message: wrongHost } : { kind: 'probed', facts };

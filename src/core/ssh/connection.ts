@@ -103,6 +103,8 @@ export class SshConnection {
   private constructor(
     readonly target: ResolvedSshTarget,
     private readonly client: Client,
+    /** The TCP socket (or a jump host's channel) under the client. */
+    private readonly socket: Duplex,
     private readonly settings: ConnectionSettings,
     private readonly jump: SshConnection | undefined,
   ) {
@@ -140,17 +142,22 @@ export class SshConnection {
     this.idleListeners.push(listener);
   }
 
+  /**
+   * Says goodbye (SSH disconnect) and closes the socket at once: ssh2's own end() only half-closes it, and the
+   * socket stayed open until the next turn of the event loop or the host's answer, while its slot was already
+   * someone else's (36 sockets seen for a cap of 32 on a busy extension host).
+   */
   close(): void {
     this.client.end();
-    this.client.destroy();
+    this.socket.destroy();
     this.markClosed();
   }
 
   static async open(target: ResolvedSshTarget, deps: ConnectionDependencies): Promise<SshConnection> {
     const jump = target.jump ? await SshConnection.open(target.jump, jumpDependencies(target.jump, deps)).catch((error: unknown) => Promise.reject(jumpError(target.jump, error))) : undefined;
     try {
-      const client = await connectClient(target, deps, jump);
-      return new SshConnection(target, client, deps.settings, jump);
+      const { client, socket } = await connectClient(target, deps, jump);
+      return new SshConnection(target, client, socket, deps.settings, jump);
     } catch (error) {
       jump?.close();
       throw error;
@@ -324,13 +331,13 @@ function jumpError(jump: ResolvedSshTarget | undefined, error: unknown): unknown
 }
 
 /** TCP (or a jump host's forwarded channel) → SSH handshake → host key check → authentication. */
-async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependencies, jump: SshConnection | undefined): Promise<Client> {
+async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependencies, jump: SshConnection | undefined): Promise<{ client: Client; socket: Duplex }> {
   const endpoint = { host: target.hostName, port: target.port };
   const knownTypes = await deps.verifier.knownKeyTypes(endpoint);
   const auth = new AuthSequence(deps.authMethods, { user: target.user, host: target.name }, deps.secrets);
   const client = new (ssh2().Client)();
 
-  return new Promise<Client>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     let settled = false;
     let hostKeyError: Error | undefined;
     let deadline: NodeJS.Timeout | undefined;
@@ -367,7 +374,7 @@ async function connectClient(target: ResolvedSshTarget, deps: ConnectionDependen
       settled = true;
       clearTimeout(deadline);
       auth.succeeded();
-      resolve(client);
+      resolve({ client, socket: sock });
     });
     client.on('error', (error: Error & { level?: string }) => {
       if (hostKeyError) return fail(hostKeyError);

@@ -40,6 +40,20 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** How errors name the command; the command itself if absent. */
   readonly display?: string;
+  /**
+   * Where the request waits when it needs a new connection at the cap: lower first, equal ones first come first.
+   * Absent is 0, ahead of every refresh: an admin's command (and the re-check before it) never waits behind the
+   * probes of a thousand hosts. A pool's refresh passes a number of its own (see nextRefreshOrder), so the pools of
+   * a big refresh finish one after another and each pool's VM read follows its own probes, not everybody's.
+   * Requests that share a connection being opened wait with the first of them.
+   */
+  readonly queueOrder?: number;
+}
+
+let lastRefreshOrder = 0;
+/** A refresh's queueOrder: after every refresh begun before it, behind every request that has none. */
+export function nextRefreshOrder(): number {
+  return ++lastRefreshOrder;
 }
 
 /** Counts for benchmarks and leak checks. */
@@ -80,7 +94,8 @@ export class SshTransport {
   private slotsInUse = 0;
   private peakSlots = 0;
   private openedCount = 0;
-  private readonly slotWaiters: (() => void)[] = [];
+  /** Requests waiting for a connection slot, in the order they get one (see RunOptions.queueOrder). */
+  private readonly slotWaiters: { readonly order: number; readonly wake: () => void }[] = [];
   private readonly live = new Set<SshConnection>();
   private retired = false;
 
@@ -92,11 +107,11 @@ export class SshTransport {
     const target = await this.deps.resolver.resolve(request);
     const execOptions = { timeoutMs: options.timeoutMs ?? this.settings.commandTimeoutMs, signal: options.signal, display: options.display };
     try {
-      return await (await this.connection(target, request, options.signal)).exec(command, execOptions);
+      return await (await this.connection(target, request, options)).exec(command, execOptions);
     } catch (error) {
       // The command never started; the refusing connection is retired, so this runs on a new one.
       if (!(error instanceof SshChannelRefusedError)) throw error;
-      return (await this.connection(target, request, options.signal)).exec(command, execOptions);
+      return (await this.connection(target, request, options)).exec(command, execOptions);
     }
   }
 
@@ -144,25 +159,25 @@ export class SshTransport {
     for (const connection of this.live) if (!connection.busy) connection.close();
   }
 
-  private connection(target: ResolvedSshTarget, login: HostRequest, signal?: AbortSignal): Promise<SshConnection> {
+  private connection(target: ResolvedSshTarget, login: HostRequest, options: RunOptions): Promise<SshConnection> {
     const key = connectionKey(target, login);
     const existing = this.connections.get(key);
     if (existing) {
       // A settled, closed connection is replaced; a pending one is shared.
-      return existing.then((c) => (c.closed ? this.reconnect(key, existing, target, login, signal) : c));
+      return existing.then((c) => (c.closed ? this.reconnect(key, existing, target, login, options) : c));
     }
-    return this.startConnect(key, target, login, signal);
+    return this.startConnect(key, target, login, options);
   }
 
-  private reconnect(key: string, stale: Promise<SshConnection>, target: ResolvedSshTarget, login: HostRequest, signal?: AbortSignal): Promise<SshConnection> {
+  private reconnect(key: string, stale: Promise<SshConnection>, target: ResolvedSshTarget, login: HostRequest, options: RunOptions): Promise<SshConnection> {
     if (this.connections.get(key) === stale) this.connections.delete(key);
-    return this.connection(target, login, signal);
+    return this.connection(target, login, options);
   }
 
-  private startConnect(key: string, target: ResolvedSshTarget, login: HostRequest, signal?: AbortSignal): Promise<SshConnection> {
+  private startConnect(key: string, target: ResolvedSshTarget, login: HostRequest, { signal, queueOrder = 0 }: RunOptions): Promise<SshConnection> {
     const slots = 1 + (target.jump ? 1 : 0);
     const pending = (async () => {
-      await this.acquireSlots(slots, signal);
+      await this.acquireSlots(slots, queueOrder, signal);
       try {
         const connection = await SshConnection.open(target, {
           verifier: this.deps.verifier,
@@ -193,7 +208,7 @@ export class SshTransport {
     return pending;
   }
 
-  private async acquireSlots(count: number, signal?: AbortSignal): Promise<void> {
+  private async acquireSlots(count: number, order: number, signal?: AbortSignal): Promise<void> {
     for (;;) {
       if (signal?.aborted) throw new SshAbortedError('connection pool');
       if (this.slotsInUse + count <= this.settings.maxConnections) {
@@ -212,7 +227,10 @@ export class SshTransport {
           signal?.removeEventListener('abort', wake);
           resolve();
         };
-        this.slotWaiters.push(wake);
+        // Behind every waiter of the same or a lower order (searched from the end: most wait in order of arrival).
+        let at = this.slotWaiters.length;
+        while (at > 0 && (this.slotWaiters[at - 1]?.order ?? 0) > order) at--;
+        this.slotWaiters.splice(at, 0, { order, wake });
         signal?.addEventListener('abort', wake, { once: true });
       });
     }
@@ -225,13 +243,13 @@ export class SshTransport {
 
   /**
    * Waiters re-check the cap: a slot was freed or a connection became idle and can be closed. As many are woken as
-   * could go on, first come first: waking all of a thousand waiters for each freed slot cost a refresh of 1,024
+   * could go on, in their order (see acquireSlots): waking all of a thousand waiters for each freed slot cost a refresh of 1,024
    * hosts a million wake-ups. One that still cannot go on waits again.
    */
   private wakeSlotWaiters(): void {
     let idle = 0;
     for (const connection of this.live) if (!connection.busy) idle++;
     const room = this.settings.maxConnections - this.slotsInUse + idle;
-    for (const waiter of this.slotWaiters.splice(0, Math.max(0, room))) waiter();
+    for (const waiter of this.slotWaiters.splice(0, Math.max(0, room))) waiter.wake();
   }
 }

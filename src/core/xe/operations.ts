@@ -269,9 +269,14 @@ export const xeOperations = {
       await runChecked(run, xe.vmList({ params: ['uuid', 'power-state', 'resident-on', 'memory-overhead', 'memory-static-max'], filters })),
       'vm-list output',
     );
-    const names = await namesOf(run, 'VM', records.map((r) => required(r, 'uuid')), filters);
-    const vbds = parseXeRecords(await runChecked(run, xe.vbdList({ params: ['vm-uuid', 'vdi-uuid'], filters: { type: 'Disk' } })), 'vbd-list output');
-    const vdis = parseXeRecords(await runChecked(run, xe.vdiList({ params: ['uuid', 'sr-uuid'] })), 'vdi-list output');
+    // Read-only lists, at once (channels of one connection).
+    const [names, vbdOutput, vdiOutput] = await Promise.all([
+      namesOf(run, 'VM', records.map((r) => required(r, 'uuid')), filters),
+      runChecked(run, xe.vbdList({ params: ['vm-uuid', 'vdi-uuid'], filters: { type: 'Disk' } })),
+      runChecked(run, xe.vdiList({ params: ['uuid', 'sr-uuid'] })),
+    ]);
+    const vbds = parseXeRecords(vbdOutput, 'vbd-list output');
+    const vdis = parseXeRecords(vdiOutput, 'vdi-list output');
     const srOfVdi = new Map(vdis.map((r) => [required(r, 'uuid'), required(r, 'sr-uuid')]));
     const srsOfVm = new Map<string, Set<string>>();
     for (const vbd of vbds) {

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { getEventListeners, setMaxListeners } from 'node:events';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { noSecrets, type SecretUse } from '../../../src/core/ssh/auth';
@@ -17,6 +18,7 @@ import { HostKeyMismatchError, HostKeyVerifier, KnownHostsFiles, PinnedHostKeys 
 import { HostRunner } from '../../../src/core/pool/hostAccess';
 import { probeHost } from '../../../src/core/pool/prober';
 import { Lab } from '../lab';
+import { sshConnections } from '../../support/sockets';
 import { waitFor } from '../sshutil';
 import { address, engineFor, waitUntilSettled, type Engine } from './harness';
 
@@ -333,6 +335,55 @@ describe('engine: SSH transport against lab hosts', function () {
       assert.equal(results.length, 8);
       assert.ok(engine.transport.stats().peakOpen <= 2, `peak ${engine.transport.stats().peakOpen}`);
       assert.ok(engine.transport.stats().open <= 2);
+    });
+
+    it('a closed connection holds no socket any more: the cap counts what the kernel holds (issue 13, 36 sockets for a cap of 32)', async () => {
+      engine = engineFor(lab);
+      const before = sshConnections('self').length;
+      await Promise.all([1, 2, 3].map((host) => run(engine as Engine, host, 'true')));
+      assert.equal(sshConnections('self').length, before + 3);
+      // Synchronously after the close: a socket still open here is one more than the transport counts.
+      engine.transport.dispose();
+      assert.equal(sshConnections('self').length, before, 'sockets still open right after their connections were closed');
+    });
+
+    it('at the cap, never a new socket while the one it replaces is still open (issue 13)', async () => {
+      engine = engineFor(lab, { settings: { maxConnections: 2 } });
+      const before = sshConnections('self').length;
+      let peak = 0;
+      const connect = Socket.prototype.connect;
+      Socket.prototype.connect = function (this: Socket, ...args: unknown[]) {
+        peak = Math.max(peak, sshConnections('self').length - before + 1);
+        return (connect as (...a: unknown[]) => Socket).apply(this, args);
+      } as typeof connect;
+      try {
+        for (let round = 0; round < 3; round++) await Promise.all([1, 2, 3, 4].map((host) => run(engine as Engine, host, 'true')));
+      } finally {
+        Socket.prototype.connect = connect;
+      }
+      assert.ok(peak <= 2, `${peak} sockets open at once for a cap of 2`);
+    });
+
+    it("an admin's command waits for a free connection ahead of a refresh's probes (issue 13: a VM read waited behind 1,000 probes)", async () => {
+      engine = engineFor(lab, { settings: { maxConnections: 1 } });
+      const finished: string[] = [];
+      const track = (name: string, promise: Promise<unknown>) => promise.then(() => finished.push(name));
+      const refresh = [1, 2, 3].map((host) => track(`probe ${host}`, engine?.runner.shell(address(lab, host), 'sleep 0.3', { queueOrder: 1 }) ?? Promise.resolve()));
+      // Queued after the three: the first runs, the other two wait for its connection.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const admin = track('admin', run(engine, 4, 'true'));
+      await Promise.all([...refresh, admin]);
+      assert.deepEqual(finished.slice(0, 2), ['probe 1', 'admin']);
+    });
+
+    it('a refresh begun earlier goes first: the pools of a big refresh finish one after another', async () => {
+      engine = engineFor(lab, { settings: { maxConnections: 1 } });
+      const finished: number[] = [];
+      const later = [3, 4].map((host) => engine?.runner.shell(address(lab, host), 'sleep 0.2', { queueOrder: 2 }).then(() => finished.push(host)));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const earlier = [1, 2].map((host) => engine?.runner.shell(address(lab, host), 'true', { queueOrder: 1 }).then(() => finished.push(host)));
+      await Promise.all([...later, ...earlier]);
+      assert.deepEqual(finished, [3, 1, 2, 4]);
     });
 
     it('a transport replaced by a settings change lets a running command finish, then closes its connections (issue 12, finding 9)', async () => {
