@@ -78,3 +78,45 @@ export function logLineTime(userDataDir: string, pattern: RegExp): number | unde
   }
   return undefined;
 }
+
+/**
+ * A CPU profile of another Node process (code-server's extension host) through its inspector, opened with SIGUSR1:
+ * for `BENCH_PROFILE`, to see where the extension host's time goes during a measured step. The WebSocket client is
+ * playwright-core's (the bench has it anyway).
+ */
+export async function startCpuProfile(pid: number, playwrightCore: string): Promise<{ stop(): Promise<unknown> }> {
+  process.kill(pid, 'SIGUSR1');
+  let targets: { webSocketDebuggerUrl: string }[] = [];
+  for (let attempt = 0; attempt < 50 && targets.length === 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    targets = await fetch('http://127.0.0.1:9229/json/list').then((r) => r.json() as Promise<typeof targets>, () => []);
+  }
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (!url) throw new Error(`the inspector of process ${pid} did not open`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ws: WebSocket } = require(path.join(playwrightCore, 'lib', 'utilsBundle')) as { ws: new (url: string) => { on(event: string, listener: (data: unknown) => void): void; send(text: string): void; close(): void } };
+  const socket = new WebSocket(url);
+  await new Promise((resolve) => socket.on('open', resolve));
+  let lastId = 0;
+  const answers = new Map<number, (result: unknown) => void>();
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as { id?: number; result?: unknown };
+    if (message.id !== undefined) answers.get(message.id)?.(message.result);
+  });
+  const call = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      const id = ++lastId;
+      answers.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  await call('Profiler.enable');
+  await call('Profiler.setSamplingInterval', { interval: 500 });
+  await call('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = (await call('Profiler.stop')) as { profile: unknown };
+      socket.close();
+      return profile;
+    },
+  };
+}

@@ -17,11 +17,11 @@ import { DEFAULT_TRANSPORT_SETTINGS } from '../src/core/ssh/transport';
 import { address, engineFor } from '../test/lab/engine/harness';
 import { Lab } from '../test/lab/lab';
 import { sleep } from '../test/lab/sshutil';
-import { openWorkbench, startCodeServer, type CodeServer, type Workbench } from '../test/support/codeServer';
+import { openWorkbench, startCodeServer, tools, type CodeServer, type Workbench } from '../test/support/codeServer';
 import { runCommand } from '../test/e2e/workbenchActions';
 import type { EmergencyModel } from '../test/lab/sim';
 import { ADMIN_COMMAND, floorConnect, floorExec, sshLoop } from './baselines';
-import { cpuMs, extensionHostPid, logLines, logLineTime, sampleSshConnections } from './processes';
+import { cpuMs, extensionHostPid, logLines, logLineTime, sampleSshConnections, startCpuProfile } from './processes';
 import { alternate, fmt, repeat, sample, time } from './stats';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -314,9 +314,12 @@ async function extensionScenario(labs: readonly Lab[]): Promise<void> {
   let watchOn: WatchCost | undefined;
   let watchOff: WatchCost | undefined;
   try {
-    for (let run = 0; run < 3; run++) {
+    // Three code-server runs, or fewer with BENCH_RUNS (the report says n).
+    for (let run = 0; run < Math.min(3, RUNS); run++) {
       await inWorkbench(vsix, settings, async (server, page) => {
+        const profiles = run === 0 && process.env.BENCH_PROFILE ? await startProfiles(page) : undefined;
         renders.push((await untilRow(page, "(text) => text.includes('xcp-host16')", () => page.locator(VIEW_ICON).click({ force: true }))).elapsed);
+        if (profiles) await sleep(15_000).then(() => profiles.stop(process.env.BENCH_PROFILE ?? ''));
         // The pools are sorted: the first row is bench-big-vms, the second its xcp-host1, collapsible once its VMs are read.
         const sideBarRow = (attributes: string) => page.locator(`#workbench\\.parts\\.sidebar .monaco-list-row${attributes}`);
         await sideBarRow('[data-index="0"][aria-label^="Pool bench-big-vms,"]').waitFor({ state: 'visible', timeout: 60_000 });
@@ -361,6 +364,25 @@ async function extensionScenario(labs: readonly Lab[]): Promise<void> {
     row('', 'the same pools in a code-server started with the watch off (baseline)', `${off.cpuPercent.toFixed(1)} % of a core (${off.connectionsMade} connections seen)`);
     row('', 'peak SSH connections of the extension host during the watch', String(on.peakConnections), `≤ xenPools.maxConnections (${maxConnections})`, on.peakConnections <= maxConnections);
   }
+}
+
+/**
+ * `BENCH_PROFILE=<dir>`: CPU profiles of the extension host and of the page's renderer from the click on the view
+ * on, written as .cpuprofile files (open them in Chrome's DevTools or VS Code).
+ */
+async function startProfiles(page: Workbench['page']): Promise<{ stop(dir: string): Promise<void> }> {
+  const host = await startCpuProfile(extensionHostPid(), tools().playwrightCore);
+  const session = await page.context().newCDPSession(page);
+  await session.send('Profiler.enable');
+  await session.send('Profiler.start');
+  return {
+    async stop(dir: string) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'extension-host.cpuprofile'), JSON.stringify(await host.stop()));
+      writeFileSync(path.join(dir, 'renderer.cpuprofile'), JSON.stringify((await session.send('Profiler.stop')).profile));
+      console.log(`[bench] CPU profiles of the extension host and the renderer in ${dir}`);
+    },
+  };
 }
 
 /** The view's icon in the activity bar (its label gains the badge's text; the badge covers it, hence force clicks). */

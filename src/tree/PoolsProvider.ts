@@ -2,6 +2,9 @@ import * as vscode from 'vscode';
 import type { PoolRegistry } from '../poolRegistry';
 import { HostNode, MessageNode, PoolNode, VmGroupNode, VmNode, type XenNode } from './nodes';
 import { isGoneHost, needsAttention } from '../core/pool/vms';
+import type { GuestVm } from '../core/xe/operations';
+
+const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
 
 /**
  * Pools → hosts → VMs, plus a pool's VM groups (Needs attention, Halted VMs) and messages. getChildren never
@@ -18,6 +21,8 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
   /** What the next redraw covers: the pools that changed, or everything (a pool added or removed, settings). */
   private pending: { readonly all: boolean; readonly pools: Set<string> } = { all: false, pools: new Set() };
   private readonly subscription: vscode.Disposable;
+  /** What each pool showed at its last redraw besides its host rows (see poolShape). */
+  private readonly shapes = new Map<string, string>();
   /** The last command on each pool that failed or was refused: shown under the pool until one succeeds there. */
   private readonly failures = new Map<string, { readonly refused: boolean; readonly message: string; readonly at: Date }>();
 
@@ -27,6 +32,15 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
 
   getTreeItem(element: XenNode): vscode.TreeItem {
     return element;
+  }
+
+  /**
+   * Tooltips are made when a row is hovered: a Markdown tooltip is parsed on both sides of every redraw, and a
+   * first probe of 1,024 hosts redraws each row at least once.
+   */
+  resolveTreeItem(item: vscode.TreeItem, element: XenNode): vscode.TreeItem {
+    if (element instanceof PoolNode || element instanceof HostNode || element instanceof VmNode) item.tooltip = element.describe();
+    return item;
   }
 
   getChildren(element?: XenNode): XenNode[] {
@@ -58,16 +72,12 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
     const monitor = pool.monitor;
     const snapshot = monitor.vms;
     const statuses = monitor.allStatuses();
-    const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
-    const resident = new Map<string, NonNullable<typeof snapshot>['vms'][number][]>();
-    for (const vm of snapshot?.vms ?? []) {
-      if (vm.residentOn === null || vm.powerState === 'halted') continue;
-      resident.set(vm.residentOn, [...(resident.get(vm.residentOn) ?? []), vm]);
-    }
+    // What the workbench is about to show: a host's next change needs only its own row redrawn.
+    this.shapes.set(monitor.inventory.poolUuid, this.poolShape(pool));
     const children: XenNode[] = [];
     const attention = needsAttention(snapshot, monitor.inventory, statuses);
     if (attention.length) children.push(new VmGroupNode(pool, 'attention', [...attention].sort(byName)));
-    children.push(...statuses.map((status) => new HostNode(pool, status, monitor.lastProbedStatus(status.member.uuid), [...(resident.get(status.member.uuid) ?? [])].sort(byName))));
+    children.push(...this.hostRows(pool).map(({ row }) => row));
     const halted = (snapshot?.vms ?? []).filter((vm) => vm.powerState === 'halted');
     if (halted.length) children.push(new VmGroupNode(pool, 'halted', [...halted].sort(byName)));
     const failure = this.failures.get(monitor.inventory.poolUuid);
@@ -83,6 +93,37 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
       children.push(new MessageNode(pool, 'vms', text, `${problem}. VMs are read from the running master only: forwarded commands hang on a slave whose master is dead.`));
     }
     return children;
+  }
+
+  /** The pool's host rows, each brought up to date: the pool's own objects (see HostNode), and whether each changed. */
+  private hostRows(pool: PoolNode): { readonly row: HostNode; readonly changed: boolean }[] {
+    const monitor = pool.monitor;
+    const resident = new Map<string, GuestVm[]>();
+    for (const vm of monitor.vms?.vms ?? []) {
+      if (vm.residentOn === null || vm.powerState === 'halted') continue;
+      resident.set(vm.residentOn, [...(resident.get(vm.residentOn) ?? []), vm]);
+    }
+    const statuses = monitor.allStatuses();
+    const members = new Set(statuses.map((status) => status.member.uuid));
+    for (const uuid of pool.hostRows.keys()) if (!members.has(uuid)) pool.hostRows.delete(uuid);
+    return statuses.map((status) => {
+      const uuid = status.member.uuid;
+      let row = pool.hostRows.get(uuid);
+      if (!row) pool.hostRows.set(uuid, (row = new HostNode(pool, status)));
+      const changed = row.update(status, monitor.lastProbedStatus(uuid), (resident.get(uuid) ?? []).sort(byName));
+      return { row, changed };
+    });
+  }
+
+  /**
+   * What a pool shows besides its host rows' own text: its row, which rows it has, the groups' counts, the VMs read,
+   * its messages. While this stays the same, a host's new state redraws that host's row alone.
+   */
+  private poolShape(pool: PoolNode): string {
+    const monitor = pool.monitor;
+    const attention = needsAttention(monitor.vms, monitor.inventory, monitor.allStatuses()).length;
+    const failure = this.failures.get(monitor.inventory.poolUuid);
+    return JSON.stringify([pool.rowKey(), monitor.allStatuses().map((s) => s.member.uuid), monitor.vms?.readAt, attention, failure?.message, failure?.at.getTime(), monitor.vmProblem, monitor.vmReadFailed, Boolean(monitor.verdict)]);
   }
 
   /** A command on the pool failed (or was refused): the pool shows it as a row, not only as a toast. */
@@ -118,7 +159,7 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
     this.pendingRefresh = undefined;
     const { all, pools } = this.pending;
     this.pending = { all: false, pools: new Set() };
-    const rows: PoolNode[] = [];
+    const rows: XenNode[] = [];
     let whole = all;
     for (const uuid of pools) {
       const monitor = this.registry.monitor(uuid);
@@ -126,8 +167,17 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
       if (!monitor) continue;
       const row = this.poolNodes.get(uuid);
       // A pool not shown yet, or renamed (its place in the sorted list changes), needs the whole list.
-      if (row?.monitor === monitor && !row.update()) rows.push(row);
-      else whole = true;
+      if (row?.monitor !== monitor || row.update()) {
+        whole = true;
+        continue;
+      }
+      // The pool with all its rows when it shows something new of its own; else only the host rows that changed
+      // (none, when a probe found what was shown).
+      const shape = this.poolShape(row);
+      const hosts = this.hostRows(row);
+      if (shape !== this.shapes.get(uuid)) rows.push(row);
+      else rows.push(...hosts.filter((host) => host.changed).map((host) => host.row));
+      this.shapes.set(uuid, shape);
     }
     if (whole) {
       this.lastRedrawAt = Date.now();

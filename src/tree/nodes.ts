@@ -18,6 +18,8 @@ function icon(look: Look): vscode.ThemeIcon {
  */
 export class PoolNode extends vscode.TreeItem {
   readonly kind = 'pool';
+  /** Its hosts' rows, one object per member for as long as this row lives (see HostNode). */
+  readonly hostRows = new Map<string, HostNode>();
 
   constructor(readonly monitor: PoolMonitor) {
     super(visibleText(monitor.inventory.poolName), vscode.TreeItemCollapsibleState.Expanded);
@@ -27,16 +29,24 @@ export class PoolNode extends vscode.TreeItem {
 
   /** Takes the monitor's state now; true when the label changed (the pools' order may have too). */
   update(): boolean {
-    const monitor = this.monitor;
-    const inventory = monitor.inventory;
+    const inventory = this.monitor.inventory;
     const label = visibleText(inventory.poolName);
     const renamed = label !== this.label;
     this.label = label;
-    const look = poolLook(monitor.verdict);
+    const look = poolLook(this.monitor.verdict);
     this.description = look.description;
     this.iconPath = icon(look);
     this.contextValue = look.contextValue;
-    const verdict = monitor.verdict;
+    // Made when the row is hovered (see PoolsProvider.resolveTreeItem): a Markdown tooltip costs both sides of every redraw.
+    this.tooltip = undefined;
+    this.accessibilityInformation = { label: `Pool ${label}, ${look.description}` };
+    return renamed;
+  }
+
+  describe(): vscode.MarkdownString {
+    const { monitor } = this;
+    const { inventory, verdict } = monitor;
+    const look = poolLook(verdict);
     const model = verdict?.kind === 'emergency' ? ` (${verdict.model === 'docs' ? 'every slave entered emergency mode, as old documentation describes' : 'only some slaves are in emergency mode: current xapi enters it only when its toolstack restarts'})` : '';
     const tooltip = new vscode.MarkdownString(`**${markdownText(inventory.poolName)}** — ${look.description}${model}\n\n`);
     // A pool declared in settings was never discovered (its discoveredAt is the epoch).
@@ -44,42 +54,70 @@ export class PoolNode extends vscode.TreeItem {
     tooltip.appendMarkdown(`UUID: \`${inventory.poolUuid}\`  \nMembers: ${inventory.members.length}  \n${origin}`);
     const stranded = needsAttention(monitor.vms, inventory, monitor.allStatuses()).length;
     if (stranded) tooltip.appendMarkdown(`\n\n**${vmCount(stranded)} marked running on lost hosts**: reset their power state once those hosts are off, then start them elsewhere.`);
-    if (monitor.verdict) tooltip.appendMarkdown(`\n\n${monitor.verdict.evidence.map((line) => `- ${markdownText(line)}`).join('\n')}`);
-    this.tooltip = tooltip;
-    this.accessibilityInformation = { label: `Pool ${label}, ${look.description}` };
-    return renamed;
+    if (verdict) tooltip.appendMarkdown(`\n\n${verdict.evidence.map((line) => `- ${markdownText(line)}`).join('\n')}`);
+    return tooltip;
+  }
+
+  /** What the pool's own row shows: when it changes, the pool is redrawn with all its rows. */
+  rowKey(): string {
+    return rowKey(this, poolLook(this.monitor.verdict));
   }
 }
 
+/** What a row shows, as one string: a redraw is sent only when it changes. */
+function rowKey(item: vscode.TreeItem, look: Look): string {
+  return JSON.stringify([item.label, item.description, look.icon, look.color, item.contextValue, item.collapsibleState]);
+}
+
+/**
+ * A host's row. One object per member while its pool's row lives, updated in place like PoolNode: a probe's answer
+ * redraws this row alone when the pool's own rows stay as they are.
+ */
 export class HostNode extends vscode.TreeItem {
   readonly kind = 'host';
-  readonly role: ReturnType<typeof hostRole>;
-  readonly state: ReturnType<typeof hostState>;
+  role!: ReturnType<typeof hostRole>;
+  state!: ReturnType<typeof hostState>;
+  status!: HostStatus;
+  /** The VMs the master's database has on this host: its children, collapsed (a big pool opens fast). */
+  vms: readonly GuestVm[] = [];
 
   constructor(
     readonly parent: PoolNode,
-    readonly status: HostStatus,
-    lastKnown: HostStatus | undefined,
-    /** The VMs the master's database has on this host: its children, collapsed (a big pool opens fast). */
-    readonly vms: readonly GuestVm[] = [],
+    status: HostStatus,
   ) {
-    super(visibleText(status.member.name), vms.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
-    const verdict = parent.monitor.verdict;
-    const runningMaster = verdict?.kind === 'healthy' || verdict?.kind === 'recovered' || verdict?.kind === 'hosts-down' ? verdict.masterUuid : undefined;
-    this.role = hostRole(status, parent.monitor.inventory, lastKnown, runningMaster);
-    this.state = hostState(status, parent.monitor.pendingTransition?.member.uuid === status.member.uuid);
-    const look = hostLook(this.role, this.state);
+    super(visibleText(status.member.name), vscode.TreeItemCollapsibleState.None);
     this.id = `host:${parent.monitor.inventory.poolUuid}:${status.member.uuid}`;
+    // The default action (Enter or a click): the host's details.
+    this.command = { command: 'xenPools.showHostDetails', title: 'Show Host Details', arguments: [this] };
+  }
+
+  /** Takes the host's state now; true when its row shows something else than before. */
+  update(status: HostStatus, lastKnown: HostStatus | undefined, vms: readonly GuestVm[]): boolean {
+    const before = this.status ? rowKey(this, hostLook(this.role, this.state)) : '';
+    const monitor = this.parent.monitor;
+    const verdict = monitor.verdict;
+    const runningMaster = verdict?.kind === 'healthy' || verdict?.kind === 'recovered' || verdict?.kind === 'hosts-down' ? verdict.masterUuid : undefined;
+    this.status = status;
+    this.vms = vms;
+    this.role = hostRole(status, monitor.inventory, lastKnown, runningMaster);
+    this.state = hostState(status, monitor.pendingTransition?.member.uuid === status.member.uuid);
+    const look = hostLook(this.role, this.state);
+    this.label = visibleText(status.member.name);
+    this.collapsibleState = vms.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
     this.description = look.description;
     this.iconPath = icon(look);
     this.contextValue = look.contextValue;
-    const tooltip = new vscode.MarkdownString(`**${markdownText(status.member.name)}** — ${look.description}\n\n`);
-    const facts = [...hostFacts(status, this.role), ...(vms.length ? [['VMs', vmCount(vms.length)] as [string, string]] : [])];
-    tooltip.appendMarkdown(facts.map(([label, value]) => `${label}: \`${visibleText(value).replace(/`/g, "'")}\``).join('  \n'));
-    this.tooltip = tooltip;
+    this.tooltip = undefined; // see PoolNode.update
     this.accessibilityInformation = { label: `Host ${visibleText(status.member.name)}, ${look.description}` };
-    // The default action (Enter or a click): the host's details.
-    this.command = { command: 'xenPools.showHostDetails', title: 'Show Host Details', arguments: [this] };
+    return rowKey(this, look) !== before;
+  }
+
+  describe(): vscode.MarkdownString {
+    const look = hostLook(this.role, this.state);
+    const tooltip = new vscode.MarkdownString(`**${markdownText(this.status.member.name)}** — ${look.description}\n\n`);
+    const facts = [...hostFacts(this.status, this.role), ...(this.vms.length ? [['VMs', vmCount(this.vms.length)] as [string, string]] : [])];
+    tooltip.appendMarkdown(facts.map(([label, value]) => `${label}: \`${visibleText(value).replace(/`/g, "'")}\``).join('  \n'));
+    return tooltip;
   }
 
   get address(): string {
@@ -122,7 +160,7 @@ export class VmNode extends vscode.TreeItem {
     readonly parent: HostNode | VmGroupNode,
     readonly vm: GuestVm,
     readonly stranded: boolean,
-    snapshot: VmSnapshot,
+    private readonly snapshot: VmSnapshot,
   ) {
     super(visibleText(vm.name), vscode.TreeItemCollapsibleState.None);
     const monitor = parent.parent.monitor;
@@ -131,6 +169,13 @@ export class VmNode extends vscode.TreeItem {
     this.description = look.description;
     this.iconPath = icon(look);
     this.contextValue = look.contextValue;
+    this.accessibilityInformation = { label: `VM ${visibleText(vm.name)}, ${look.description}` };
+  }
+
+  describe(): vscode.MarkdownString {
+    const { vm, snapshot } = this;
+    const monitor = this.parent.parent.monitor;
+    const look = vmLook(vm, this.stranded);
     const hostName = vm.residentOn ? (monitor.inventory.members.find((m) => m.uuid === vm.residentOn)?.name ?? vm.residentOn) : '—';
     const srs = vm.diskSrUuids.map((uuid) => snapshot.srNames.get(uuid) ?? uuid);
     const facts: [string, string][] = [
@@ -143,8 +188,7 @@ export class VmNode extends vscode.TreeItem {
     ];
     const tooltip = new vscode.MarkdownString(`**${markdownText(vm.name)}** — ${look.description}\n\n`);
     tooltip.appendMarkdown(facts.map(([label, value]) => `${label}: \`${visibleText(value).replace(/`/g, "'")}\``).join('  \n'));
-    this.tooltip = tooltip;
-    this.accessibilityInformation = { label: `VM ${visibleText(vm.name)}, ${look.description}` };
+    return tooltip;
   }
 }
 

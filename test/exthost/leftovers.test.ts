@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { XenPoolsApi } from '../../src/extension';
 import type { XenNode } from '../../src/tree/nodes';
 import { labControl, labs, type LabHandle } from './support/labControl';
-import { activateProduct, hostNode, poolNode, refresh, waitFor, withUi } from './support/product';
+import { activateProduct, hostNode, poolNode, refresh, tooltipOf, waitFor, withUi } from './support/product';
 import { no, notificationsShown, pickWhere, ScriptedUi, type, yes } from './support/scriptedUi';
 
 describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function () {
@@ -50,8 +50,8 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
       ['vm1-1', 'running', 'vm-running', 'vm.running'],
       ['vm1-2', 'running', 'vm-running', 'vm.running'],
     ]);
-    assert.match((vms[0]?.tooltip as vscode.MarkdownString).value, /Disks on: `NFS storage`/);
-    assert.match((vms[1]?.tooltip as vscode.MarkdownString).value, /Disks on: `Local storage`/);
+    assert.match(tooltipOf(vms[0]), /Disks on: `NFS storage`/);
+    assert.match(tooltipOf(vms[1]), /Disks on: `Local storage`/);
     assert.equal(group('Needs attention'), undefined);
   });
 
@@ -91,7 +91,7 @@ describe('the VMs a dead host leaves behind (issue 13, parts 3 and 5)', function
     ]);
     await waitFor('the status bar to count them', () => api.health.summary.tooltip.includes('pool-vms: hosts-down, 2 VMs need attention'));
     assert.match(api.health.summary.text, /VMs need attention/);
-    assert.match((poolNode(lab().poolName).tooltip as vscode.MarkdownString).value, /2 VMs marked running on lost hosts/);
+    assert.match(tooltipOf(poolNode(lab().poolName)), /2 VMs marked running on lost hosts/);
   });
 
   it('Designate as New Master… is refused while a member is down, and nothing changes', async () => {

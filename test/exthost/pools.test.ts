@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { XenPoolsApi } from '../../src/extension';
 import type { XenNode } from '../../src/tree/nodes';
 import { labControl, labs, type LabHandle } from './support/labControl';
-import { activateProduct, hostNode, hostNodes, logText, poolNode, refresh, withUi } from './support/product';
+import { activateProduct, hostNode, hostNodes, logText, poolNode, refresh, tooltipOf, withUi } from './support/product';
 import { back, no, notificationsShown, pickFirst, pickWhere, ScriptedUi, type, yes } from './support/scriptedUi';
 
 let api: XenPoolsApi;
@@ -137,7 +137,7 @@ describe('XenServer Pools against lab pools, in VS Code', function () {
       assert.deepEqual(nodes.map((n) => n.contextValue), ['host:master:unreachable', 'host:slave:emergency', 'host:slave:online', 'host:slave:xapi-down']);
       assert.deepEqual(nodes.map(iconId), ['debug-disconnect', 'warning', 'server', 'circle-slash']);
       assert.equal(poolNode(pool).contextValue, 'pool:emergency');
-      const tooltip = (nodes[1]?.tooltip as vscode.MarkdownString).value;
+      const tooltip = tooltipOf(nodes[1]);
       assert.match(tooltip, /Emergency mode: `yes`/);
       assert.match(tooltip, new RegExp(`Master it points to: \`${lab().hosts[0]?.address.replace(/\./g, '\\.')}\``));
       await labControl.heal(lab(), 4);

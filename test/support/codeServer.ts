@@ -279,6 +279,8 @@ export interface Page {
   mouse: { move(x: number, y: number): Promise<void> };
   on(event: 'console', listener: (message: { type(): string; text(): string }) => void): void;
   on(event: 'pageerror', listener: (error: Error) => void): void;
+  /** The Chrome DevTools Protocol on the page (the bench's CPU profile of the renderer). */
+  context(): { newCDPSession(page: Page): Promise<{ send(method: string, params?: object): Promise<{ profile?: unknown }> }> };
 }
 
 interface Browser {

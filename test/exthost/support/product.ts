@@ -55,6 +55,13 @@ export function hostNode(pool: string, host: string): XenNode {
   return node;
 }
 
+/** A row's tooltip as VS Code shows it on hover (the product makes it then: resolveTreeItem). */
+export function tooltipOf(node: XenNode | undefined): string {
+  assert.ok(node, 'no row');
+  const tooltip = product().tree.resolveTreeItem(node, node).tooltip;
+  return tooltip instanceof vscode.MarkdownString ? tooltip.value : String(tooltip);
+}
+
 export async function refresh(pool: string): Promise<void> {
   await vscode.commands.executeCommand('xenPools.refreshPool', poolNode(pool));
 }
