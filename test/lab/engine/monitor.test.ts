@@ -7,6 +7,7 @@ import { PoolMonitor } from '../../../src/core/pool/monitor';
 import type { RunOptions } from '../../../src/core/ssh/transport';
 import type { ExecResult } from '../../../src/core/ssh/connection';
 import { address, withLabEngine } from './harness';
+import { waitFor } from '../sshutil';
 
 /**
  * A HostRunner that counts the probes running on each host at once. The monitor's `xe` calls (it reads the VMs from
@@ -40,15 +41,19 @@ describe('engine: the monitor never probes a host twice at once (issue 13, part 
       const runner = new CountingRunner(engine.transport, { user: lab.user });
       const monitor = new PoolMonitor(runner, inventory, () => ({ commandTimeoutMs: 10_000 }));
       await lab.fault('slow-xapi', 1, '800'); // the probe's xe call (a warm connection keeps its login shell)
+      const host1 = address(lab, 1);
+      const host2 = address(lab, 2);
       const first = monitor.refresh();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await monitor.refresh(undefined, { background: true }); // host 2 answers at once; host 1's probe still runs
+      // Host 2 answers first; host 1's probe still runs (its xe takes 800 ms). Waited for, not assumed within 100 ms:
+      // on a loaded new machine the runner's first connections took longer (red in fresh-machine).
+      await waitFor(() => runner.started.includes(host2) && !runner.running.get(host2), 10_000, "host 2's first probe");
+      assert.equal(runner.running.get(host1), 1, "host 1's probe ended before the background refresh began");
+      await monitor.refresh(undefined, { background: true });
       const explicit = monitor.refresh([inventory.members[0]?.uuid ?? '']);
       await Promise.all([first, explicit]);
-      const host1 = address(lab, 1);
       assert.equal(runner.most.get(host1), 1, 'two probes ran on one host at once');
       assert.equal(runner.started.filter((h) => h === host1).length, 2, 'the background refresh probed the busy host, or the explicit one did not probe anew');
-      assert.equal(runner.started.filter((h) => h === address(lab, 2)).length, 2);
+      assert.equal(runner.started.filter((h) => h === host2).length, 2);
       assert.equal(monitor.status(inventory.members[0]?.uuid ?? '')?.health.kind, 'probed');
       await lab.heal(1);
     }));
