@@ -69,9 +69,14 @@ export function logLines(userDataDir: string, part: string): string[] {
     .flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n'));
 }
 
-/** When the product's log (its LogOutputChannel file under code-server's logs) first had a line matching `pattern`, as ms since the epoch. */
+/** The product's log: its LogOutputChannel file under code-server's logs. */
+export function productLogLines(userDataDir: string): string[] {
+  return logLines(userDataDir, 'xenserver-pools.xenserver-pools');
+}
+
+/** When the product's log first had a line matching `pattern`, as ms since the epoch. */
 export function logLineTime(userDataDir: string, pattern: RegExp): number | undefined {
-  for (const line of logLines(userDataDir, 'xenserver-pools.xenserver-pools')) {
+  for (const line of productLogLines(userDataDir)) {
     // "2026-12-04 19:30:01.123 [info] …", local time
     const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) /.exec(line);
     if (match && pattern.test(line)) return new Date(`${match[1]}T${match[2]}`).getTime();

@@ -21,7 +21,7 @@ import { openWorkbench, startCodeServer, tools, type CodeServer, type Workbench 
 import { runCommand } from '../test/e2e/workbenchActions';
 import type { EmergencyModel } from '../test/lab/sim';
 import { ADMIN_COMMAND, floorConnect, floorExec, sshLoop } from './baselines';
-import { cpuMs, extensionHostPid, logLines, logLineTime, sampleSshConnections, startCpuProfile } from './processes';
+import { cpuMs, extensionHostPid, logLines, logLineTime, productLogLines, sampleSshConnections, startCpuProfile } from './processes';
 import { alternate, fmt, repeat, sample, time } from './stats';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -405,7 +405,7 @@ async function inWorkbench(vsix: string, settings: Record<string, unknown>, body
       // What the page and the product showed, kept: the server's folder goes with it.
       const evidence = path.join(tmpdir(), `xenpools-bench-${Date.now()}`);
       mkdirSync(evidence, { recursive: true });
-      writeFileSync(path.join(evidence, 'product.log'), logLines(server.userDataDir, 'xenserver-pools.xenserver-pools').join('\n'));
+      writeFileSync(path.join(evidence, 'product.log'), productLogLines(server.userDataDir).join('\n'));
       await workbench.page.screenshot({ path: path.join(evidence, 'page.png') }).catch(() => undefined);
       throw new Error(`${(error as Error).message}\n(the page and the product's log: ${evidence})`, { cause: error });
     } finally {
@@ -477,7 +477,7 @@ async function watchCost(userDataDir: string, hosts: number): Promise<WatchCost>
   // The first probe of every host first (each host's first state is a [probe] line of the product's log): on a slow
   // day it took two minutes here, and a baseline measured while it ran cost more than the watch.
   const deadline = Date.now() + 300_000;
-  while (new Set(logLines(userDataDir, 'xenserver-pools.xenserver-pools').flatMap((line) => /\[probe\] ([^:]+: [^:]+):/.exec(line)?.[1] ?? [])).size < hosts) {
+  while (new Set(productLogLines(userDataDir).flatMap((line) => /\[probe\] ([^:]+: [^:]+):/.exec(line)?.[1] ?? [])).size < hosts) {
     if (Date.now() > deadline) throw new Error(`the first probe of ${hosts} hosts did not end within 5 minutes`);
     await sleep(1_000);
   }
@@ -517,7 +517,7 @@ async function vscodeActivationTime(page: Workbench['page']): Promise<number> {
 async function activateCallTime(userDataDir: string): Promise<number> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    for (const line of logLines(userDataDir, 'xenserver-pools.xenserver-pools')) {
+    for (const line of productLogLines(userDataDir)) {
       const match = /activated with \d+ pool\(s\) in ([\d.]+) ms/.exec(line);
       if (match?.[1]) {
         console.log(`[bench] ${line.slice(line.indexOf('XenServer Pools'))}`);

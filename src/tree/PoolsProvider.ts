@@ -72,10 +72,10 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
     const monitor = pool.monitor;
     const snapshot = monitor.vms;
     const statuses = monitor.allStatuses();
-    // What the workbench is about to show: a host's next change needs only its own row redrawn.
-    this.shapes.set(monitor.inventory.poolUuid, this.poolShape(pool));
-    const children: XenNode[] = [];
     const attention = needsAttention(snapshot, monitor.inventory, statuses);
+    // What the workbench is about to show: a host's next change needs only its own row redrawn.
+    this.shapes.set(monitor.inventory.poolUuid, this.poolShape(pool, statuses, attention.length));
+    const children: XenNode[] = [];
     if (attention.length) children.push(new VmGroupNode(pool, 'attention', [...attention].sort(byName)));
     children.push(...this.hostRows(pool).map(({ row }) => row));
     const halted = (snapshot?.vms ?? []).filter((vm) => vm.powerState === 'halted');
@@ -119,11 +119,10 @@ export class PoolsProvider implements vscode.TreeDataProvider<XenNode>, vscode.D
    * What a pool shows besides its host rows' own text: its row, which rows it has, the groups' counts, the VMs read,
    * its messages. While this stays the same, a host's new state redraws that host's row alone.
    */
-  private poolShape(pool: PoolNode): string {
+  private poolShape(pool: PoolNode, statuses = pool.monitor.allStatuses(), attention = needsAttention(pool.monitor.vms, pool.monitor.inventory, statuses).length): string {
     const monitor = pool.monitor;
-    const attention = needsAttention(monitor.vms, monitor.inventory, monitor.allStatuses()).length;
     const failure = this.failures.get(monitor.inventory.poolUuid);
-    return JSON.stringify([pool.rowKey(), monitor.allStatuses().map((s) => s.member.uuid), monitor.vms?.readAt, attention, failure?.message, failure?.at.getTime(), monitor.vmProblem, monitor.vmReadFailed, Boolean(monitor.verdict)]);
+    return JSON.stringify([pool.rowKey(), statuses.map((s) => s.member.uuid), monitor.vms?.readAt, attention, failure?.message, failure?.at.getTime(), monitor.vmProblem, monitor.vmReadFailed, Boolean(monitor.verdict)]);
   }
 
   /** A command on the pool failed (or was refused): the pool shows it as a row, not only as a toast. */
