@@ -154,6 +154,26 @@ describe('host key verification', () => {
     await verifier(false).verify({ host: 'XCP-host1.Example.ORG', port: 22 }, b.key);
   });
 
+  it('finds plain names however they are written (several on a line, any case) among a thousand other hosts, and wildcard lines beside them', async () => {
+    const others = Array.from({ length: 1000 }, (_, i) => `[10.0.${Math.floor(i / 250)}.${i % 250}]:22,host-${i} ${b.line}`);
+    writeFileSync(knownHostsFile, [...others, `XCP-Host1.Example.org,[127.77.0.1]:2222 ${a.line}`, `*.lab.example ${a.line}`, ''].join('\n'));
+    await verifier(false).verify({ host: 'xcp-host1.example.ORG', port: 22 }, a.key);
+    await verifier(false).verify({ host: '127.77.0.1', port: 2222 }, a.key);
+    await verifier(false).verify({ host: 'host-999', port: 22 }, b.key);
+    await verifier(false).verify({ host: 'pool1.lab.example', port: 22 }, a.key);
+    // A plain name matches itself only: neither a prefix nor the same host on another port.
+    await assert.rejects(verifier(false).verify({ host: 'host-99', port: 2222 }, b.key), HostKeyRejectedError);
+    await assert.rejects(verifier(false).verify({ host: '127.77.0.1', port: 22 }, a.key), HostKeyRejectedError);
+  });
+
+  it('a host listed on a plain line and a wildcard line: the changed-key message names both keys in the file\'s order', async () => {
+    const c = newHostKey();
+    writeFileSync(knownHostsFile, `127.77.0.* ${b.line}\n127.77.0.1 ${a.line}\n`);
+    const error = await verifier(false).verify(endpoint, c.key).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof HostKeyMismatchError);
+    assert.deepEqual(error.known, [fingerprint(b.key), fingerprint(a.key)]);
+  });
+
   it('skips corrupt known_hosts lines instead of failing the whole file', async () => {
     writeFileSync(knownHostsFile, `127.77.0.1 ssh-ed25519 !!!notbase64\ngarbage\n127.77.0.1 ${a.line}\n`);
     await verifier(false).verify(endpoint, a.key);
