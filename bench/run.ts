@@ -305,7 +305,10 @@ async function extensionScenario(labs: readonly Lab[]): Promise<void> {
   const knownHosts = path.join(scratch, 'known_hosts');
   writeFileSync(knownHosts, all.map((l) => readFileSync(l.knownHostsFile, 'utf8')).join(''));
   const declared = all.map((lab) => ({ name: lab.name, user: lab.user, auth: 'key', keyFile: lab.keyFile, members: lab.hosts.map((h) => ({ name: h.info.name, address: h.info.address, uuid: h.info.uuid })) }));
-  const settings = { 'xenPools.pools': declared, 'xenPools.knownHostsFile': knownHosts };
+  // remote.autoForwardPorts off: code-server's extension host otherwise scans /proc for listening ports every few
+  // seconds (its findCandidatePorts took 1.1 s of its CPU in 17 s), and here 1,026 sshd of the lab listen on this
+  // machine; on an admin's machine the hosts are elsewhere and that scan sees none of them.
+  const settings = { 'xenPools.pools': declared, 'xenPools.knownHostsFile': knownHosts, 'remote.autoForwardPorts': false };
   const hostCount = declared.reduce((sum, pool) => sum + pool.members.length, 0);
   const activations: number[] = [];
   const activateCalls: number[] = [];

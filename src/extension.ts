@@ -53,8 +53,9 @@ export function activate(context: vscode.ExtensionContext): XenPoolsApi {
     const health = new HealthWatch(commandContext, view);
     context.subscriptions.push(health);
     // The first probe runs in the background, started after activate() has returned: activation
-    // never waits for a host, nor for starting a thousand probes.
-    setImmediate(() => void Promise.all(registry.pools().map((monitor) => monitor.refresh())).catch((error: Error) => log.error(error)));
+    // never waits for a host, nor for starting a thousand probes. Paced (RunOptions.paced): all
+    // at once, a thousand hosts kept the extension host busy for half a minute, the view waiting.
+    setImmediate(() => void Promise.all(registry.pools().map((monitor) => monitor.refresh(undefined, { background: true }))).catch((error: Error) => log.error(error)));
     const now = performance.now();
     log.info(
       `XenServer Pools ${String(context.extension.packageJSON.version)} activated with ${registry.pools().length} pool(s) ` +

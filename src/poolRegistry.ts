@@ -230,7 +230,8 @@ export class PoolRegistry implements vscode.Disposable {
       const running = this.monitors.get(pool.inventory.poolUuid);
       if (running && (!pool.declared || this.startedWith.get(pool.inventory.poolUuid) === startKey(pool))) continue;
       running?.runner.release();
-      void this.startMonitor(pool).refresh();
+      // In the background (paced): a settings edit may declare a thousand hosts.
+      void this.startMonitor(pool).refresh(undefined, { background: true });
     }
     this.changed.fire({});
   }

@@ -3,7 +3,7 @@ import type { HostStatus, PoolInventory, PoolMember, PoolVerdict } from './model
 import { probeHost, type ProbeOptions } from './prober';
 import { judgePool } from './verdict';
 import type { VmSnapshot } from './vms';
-import { nextRefreshOrder } from '../ssh/transport';
+import { nextRefreshOrder, type QueuePlace } from '../ssh/transport';
 import { xeOperations } from '../xe/operations';
 import { isUuid } from '../xe/validate';
 
@@ -96,7 +96,7 @@ export class PoolMonitor {
    * Reads the VMs from the one running master (eight xe calls, forwarded commands: never sent to a slave, where they
    * would hang with the master dead). Best effort: a failure is kept as vmProblem, the last snapshot stays.
    */
-  async readVms(queueOrder?: number): Promise<void> {
+  async readVms(place: QueuePlace = {}): Promise<void> {
     const masters = this.answeringMasters();
     const [master, another] = masters;
     this.vmReadFor = this.hostStateKey();
@@ -107,7 +107,7 @@ export class PoolMonitor {
       return;
     }
     try {
-      const run = this.runner.xe(master.address, { timeoutMs: this.probeOptions().commandTimeoutMs, queueOrder });
+      const run = this.runner.xe(master.address, { timeoutMs: this.probeOptions().commandTimeoutMs, ...place });
       // At once, on channels of one connection: one after another, each waited for a connection of its own while a
       // big refresh held them all (the idle master's was the first to be closed for someone else's).
       const [vms, memory, srs] = await Promise.all([xeOperations.guestVms(run), xeOperations.hostMemory(run), xeOperations.srs(run)]);
@@ -180,7 +180,8 @@ export class PoolMonitor {
   /**
    * Probes the given hosts (default: all) in parallel; resolves when the last answered. Never two probes on one host
    * at once: a `background` refresh skips a host whose probe is running, any other waits for it and probes anew (a
-   * command's re-check must see the host as it is now, not as it was when that probe began).
+   * command's re-check must see the host as it is now, not as it was when that probe began). A background refresh's
+   * new connections are paced (RunOptions.paced).
    */
   async refresh(hostUuids?: readonly string[], options: { readonly background?: boolean } = {}): Promise<void> {
     const members = this.inventory.members.filter((m) => (!hostUuids || hostUuids.includes(m.uuid)) && !(options.background && this.probing.has(m.uuid)));
@@ -193,13 +194,13 @@ export class PoolMonitor {
       }
       this.emit(undefined);
       // This refresh's place in the queue for connections (see RunOptions.queueOrder): its VM read follows its own probes.
-      const queueOrder = nextRefreshOrder();
-      await Promise.all(members.map((member) => this.probeOnce(member, queueOrder)));
-      if (this.inventory.haUnknown) await this.learnHa(queueOrder);
+      const place: QueuePlace = { queueOrder: nextRefreshOrder(), paced: options.background === true };
+      await Promise.all(members.map((member) => this.probeOnce(member, place)));
+      if (this.inventory.haUnknown) await this.learnHa(place);
       // A full refresh reads the VMs again; a background or partial one only when some host changed state since.
       // The verdict comes first: a master slow to list its VMs must not hold back what the probes found.
       this.judge();
-      if ((!options.background && !hostUuids) || this.hostStateKey() !== this.vmReadFor) await this.readVms(queueOrder);
+      if ((!options.background && !hostUuids) || this.hostStateKey() !== this.vmReadFor) await this.readVms(place);
     } finally {
       this.inFlight--;
       this.judge();
@@ -207,12 +208,12 @@ export class PoolMonitor {
   }
 
   /** One probe of a member, after the one running on it (if any). */
-  private probeOnce(member: PoolMember, queueOrder: number): Promise<void> {
+  private probeOnce(member: PoolMember, place: QueuePlace): Promise<void> {
     const before = this.probing.get(member.uuid)?.catch(() => undefined) ?? Promise.resolve();
     const probe = before.then(async () => {
       // A stand-in UUID may have been learnt by the probe this one waited for.
       const current = this.inventory.members.find((m) => m.address === member.address && (m.uuid === member.uuid || member.provisionalUuid)) ?? member;
-      const status = this.learnIdentity(await probeHost(this.runner, current, { ...this.probeOptions(), queueOrder }));
+      const status = this.learnIdentity(await probeHost(this.runner, current, { ...this.probeOptions(), ...place }));
       this.statuses.set(status.member.uuid, status);
       if (status.health.kind === 'probed') this.lastProbed.set(status.member.uuid, status);
       this.settlePending(status);
@@ -249,11 +250,11 @@ export class PoolMonitor {
   }
 
   /** Reads HA's state from the one running master, if there is one now; it stays unknown otherwise. */
-  private async learnHa(queueOrder: number): Promise<void> {
+  private async learnHa(place: QueuePlace): Promise<void> {
     const [master, another] = this.answeringMasters();
     if (!master || another) return;
     try {
-      const haEnabled = await xeOperations.poolHaEnabled(this.runner.xe(master.address, { timeoutMs: this.probeOptions().commandTimeoutMs, queueOrder }));
+      const haEnabled = await xeOperations.poolHaEnabled(this.runner.xe(master.address, { timeoutMs: this.probeOptions().commandTimeoutMs, ...place }));
       const inventory: PoolInventory = { ...this.inventory, haEnabled };
       delete (inventory as { haUnknown?: boolean }).haUnknown;
       this.learnt(inventory);

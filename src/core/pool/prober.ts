@@ -1,14 +1,14 @@
 import { SshAbortedError, SshCommandTimeoutError, SshConnectError, SshConnectionLostError } from '../ssh/errors';
+import type { QueuePlace } from '../ssh/transport';
 import type { HostRunner } from './hostAccess';
 import type { HostHealth, HostStatus, PoolMember } from './model';
 import { parseProbeOutput, PROBE_SCRIPT, type HostProbeFacts } from './probe';
 
-export interface ProbeOptions {
+/** Where the probe waits for a connection (QueuePlace: at the cap, and paced or not): first and unpaced if absent. */
+export interface ProbeOptions extends QueuePlace {
   /** Bound on the probe command once connected; the transport's connect timeout bounds the rest. */
   readonly commandTimeoutMs: number;
   readonly signal?: AbortSignal;
-  /** Where the probe waits for a connection at the cap (see RunOptions.queueOrder); first if absent. */
-  readonly queueOrder?: number;
 }
 
 export const DEFAULT_PROBE_OPTIONS: ProbeOptions = { commandTimeoutMs: 10_000 };
@@ -48,7 +48,7 @@ export async function probeHost(runner: HostRunner, member: PoolMember, options:
   const started = Date.now();
   let health: HostHealth;
   try {
-    const result = await runner.shell(member.address, PROBE_SCRIPT, { timeoutMs: options.commandTimeoutMs, signal: options.signal, display: 'the health probe', queueOrder: options.queueOrder });
+    const result = await runner.shell(member.address, PROBE_SCRIPT, { timeoutMs: options.commandTimeoutMs, signal: options.signal, display: 'the health probe', queueOrder: options.queueOrder, paced: options.paced });
     const facts = parseProbeOutput(result);
     const wrongHost = identityProblem(member, facts);
     health = wrongHost ? { kind: 'invalid', message: wrongHost } : { kind: 'probed', facts };

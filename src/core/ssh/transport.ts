@@ -1,6 +1,7 @@
 import type * as net from 'node:net';
 import { defaultAuthMethods, type AuthMethod, type SshSecrets } from './auth';
 import { SshConnection, type ConnectionSettings, type ExecResult } from './connection';
+import { ConnectPacer, type PacerClock } from './connectPacer';
 import { SshAbortedError, SshChannelRefusedError } from './errors';
 import type { HostKeyVerifier } from './hostKeys';
 import type { ResolvedSshTarget, SshConfigResolver, SshTargetRequest } from './sshConfig';
@@ -9,6 +10,9 @@ export interface TransportSettings extends ConnectionSettings {
   /** Open connections (jump hosts included) never exceed this, so a 1000-host inventory cannot exhaust file descriptors. */
   readonly maxConnections: number;
   readonly commandTimeoutMs: number;
+  /** New connections per second for paced requests (see RunOptions.paced) beyond a burst of pacedConnectBurst; ≤ 0: unpaced. */
+  readonly pacedConnectsPerSecond: number;
+  readonly pacedConnectBurst: number;
 }
 
 export const DEFAULT_TRANSPORT_SETTINGS: TransportSettings = {
@@ -16,6 +20,9 @@ export const DEFAULT_TRANSPORT_SETTINGS: TransportSettings = {
   commandTimeoutMs: 30_000,
   maxChannelsPerConnection: 8,
   maxConnections: 32,
+  // About a fifth of a core on the extension host at ~13 ms of CPU per connect (more on a loaded machine); see ConnectPacer.
+  pacedConnectsPerSecond: 16,
+  pacedConnectBurst: 32,
 };
 
 export interface TransportDependencies {
@@ -27,6 +34,8 @@ export interface TransportDependencies {
   readonly settings?: Partial<TransportSettings>;
   /** How host names are resolved; the system resolver unless a test answers instead (no DNS traffic from tests). */
   readonly lookup?: net.LookupFunction;
+  /** The paced connects' clock; the real one unless a test steps its own. */
+  readonly pacerClock?: PacerClock;
 }
 
 /** Where to run a command, and optionally how to log in there (else the transport's defaults). */
@@ -48,7 +57,16 @@ export interface RunOptions {
    * Requests that share a connection being opened wait with the first of them.
    */
   readonly queueOrder?: number;
+  /**
+   * Background work (the watch, the first probe after start-up, a changed setting's pools): a new connection it needs
+   * waits for the pacer (see ConnectPacer), so a thousand hosts never keep the extension host busy at once. An
+   * admin's command is never paced, nor is a request that finds its host's connection open.
+   */
+  readonly paced?: boolean;
 }
+
+/** Where a request waits for a connection (see RunOptions): passed along by a refresh to every command it runs. */
+export type QueuePlace = Pick<RunOptions, 'queueOrder' | 'paced'>;
 
 let lastRefreshOrder = 0;
 /** A refresh's queueOrder: after every refresh begun before it, behind every request that has none. */
@@ -98,9 +116,11 @@ export class SshTransport {
   private readonly slotWaiters: { readonly order: number; readonly wake: () => void }[] = [];
   private readonly live = new Set<SshConnection>();
   private retired = false;
+  private readonly pacer: ConnectPacer;
 
   constructor(private readonly deps: TransportDependencies) {
     this.settings = { ...DEFAULT_TRANSPORT_SETTINGS, ...deps.settings };
+    this.pacer = new ConnectPacer(this.settings.pacedConnectsPerSecond, this.settings.pacedConnectBurst, deps.pacerClock);
   }
 
   async run(request: HostRequest, command: string, options: RunOptions = {}): Promise<ExecResult> {
@@ -159,8 +179,10 @@ export class SshTransport {
     for (const connection of this.live) if (!connection.busy) connection.close();
   }
 
-  private connection(target: ResolvedSshTarget, login: HostRequest, options: RunOptions): Promise<SshConnection> {
+  private async connection(target: ResolvedSshTarget, login: HostRequest, options: RunOptions): Promise<SshConnection> {
     const key = connectionKey(target, login);
+    // Paced before the connect is registered: an admin's command for the same host must not wait with it.
+    if (options.paced && !this.connections.has(key)) await this.pacer.take(options.queueOrder ?? 0, options.signal);
     const existing = this.connections.get(key);
     if (existing) {
       // A settled, closed connection is replaced; a pending one is shared.

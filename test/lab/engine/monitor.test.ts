@@ -32,6 +32,36 @@ class CountingRunner extends HostRunner {
   }
 }
 
+/** A HostRunner that notes, for each command, whether it was paced (RunOptions.paced). */
+class PacingRecorder extends HostRunner {
+  readonly calls: { readonly display: string; readonly paced: boolean }[] = [];
+
+  override shell(host: string, command: string, options?: RunOptions): Promise<ExecResult> {
+    this.calls.push({ display: options?.display ?? command, paced: options?.paced === true });
+    return super.shell(host, command, options);
+  }
+}
+
+describe('engine: the monitor paces background refreshes only (issue 13, performance)', function () {
+  this.timeout(60_000);
+
+  it("a background refresh's probes and VM read are paced; an explicit refresh's are not", () =>
+    withLabEngine({ name: 'eng-pacing', baseAddress: '127.77.162', hosts: 2, timeScale: 0.05, vmsPerHost: 1 }, async (lab, engine) => {
+      const inventory = await discoverPool(engine.runner, address(lab, 1));
+      const runner = new PacingRecorder(engine.transport, { user: lab.user });
+      const monitor = new PoolMonitor(runner, inventory, () => ({ commandTimeoutMs: 10_000 }));
+      await monitor.refresh(undefined, { background: true });
+      const background = runner.calls.splice(0);
+      assert.equal(background.filter((c) => c.display === 'the health probe').length, 2);
+      assert.ok(background.length > 2, 'the background refresh read the VMs too');
+      assert.deepEqual(background.filter((c) => !c.paced), [], 'unpaced commands in a background refresh');
+      await monitor.refresh();
+      const explicit = runner.calls.splice(0);
+      assert.ok(explicit.length > 2);
+      assert.deepEqual(explicit.filter((c) => c.paced), [], 'paced commands in an explicit refresh');
+    }));
+});
+
 describe('engine: the monitor never probes a host twice at once (issue 13, part 1)', function () {
   this.timeout(60_000);
 

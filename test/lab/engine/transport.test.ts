@@ -386,6 +386,20 @@ describe('engine: SSH transport against lab hosts', function () {
       assert.deepEqual(finished, [3, 1, 2, 4]);
     });
 
+    it("background work opens new connections paced; an admin's command and a host whose connection is open do not wait for it (issue 13: the first probe of 1,024 hosts kept the extension host busy)", async () => {
+      engine = engineFor(lab, { settings: { pacedConnectsPerSecond: 1, pacedConnectBurst: 1 } });
+      const finished: string[] = [];
+      const track = (name: string, promise: Promise<unknown> | undefined) => (promise ?? Promise.resolve()).then(() => finished.push(name));
+      // One connect now, the next after a second, the third after two.
+      const background = [1, 2, 3].map((host) => track(`paced ${host}`, engine?.runner.shell(address(lab, host), 'true', { queueOrder: 1, paced: true })));
+      await track('admin 4', run(engine, 4, 'true'));
+      // Host 4's connection is open now: background work there needs no new connect, so it does not wait its turn.
+      await track('paced 4, connection open', engine.runner.shell(address(lab, 4), 'true', { queueOrder: 1, paced: true }));
+      await Promise.all(background);
+      assert.deepEqual(finished.slice(-2), ['paced 2', 'paced 3'], finished.join(', '));
+      assert.ok(finished.indexOf('paced 4, connection open') < finished.indexOf('paced 2'), finished.join(', '));
+    });
+
     it('a transport replaced by a settings change lets a running command finish, then closes its connections (issue 12, finding 9)', async () => {
       engine = engineFor(lab);
       await run(engine, 2, 'true'); // an idle connection to host 2

@@ -1,0 +1,101 @@
+import { SshAbortedError } from './errors';
+
+/** The clock and timer a pacer waits with; tests pass their own. */
+export interface PacerClock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_CLOCK: PacerClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+interface Waiter {
+  readonly order: number;
+  readonly wake: () => void;
+}
+
+/**
+ * How fast background work may open new SSH connections: a token bucket of `burst` connects, refilled at
+ * `perSecond`. A connect costs the extension host some 5–30 ms of CPU (key exchange, signatures, a cipher per
+ * packet in ssh2's JavaScript fallback), so the first probe of a thousand hosts, all at once, kept it busy for half a
+ * minute, and every click in the view waited seconds for it. Paced, a pool of up to `burst` hosts is still probed at
+ * once, and a thousand hosts take about a minute in the background while the view answers. Waiters go in
+ * queueOrder (see RunOptions), equal ones first come first. `perSecond` ≤ 0 turns pacing off.
+ */
+export class ConnectPacer {
+  private tokens: number;
+  private refilledAt: number;
+  private readonly waiters: Waiter[] = [];
+  private timer: unknown;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly clock: PacerClock = REAL_CLOCK,
+  ) {
+    this.tokens = burst;
+    this.refilledAt = clock.now();
+  }
+
+  /** Resolves when one more connect may start; throws SshAbortedError if `signal` aborts first. */
+  async take(order: number, signal?: AbortSignal): Promise<void> {
+    if (this.perSecond <= 0) return;
+    if (signal?.aborted) throw new SshAbortedError('connection pacing');
+    this.refill();
+    if (this.waiters.length === 0 && this.tokens >= 1) {
+      this.tokens--;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        order,
+        wake: () => {
+          signal?.removeEventListener('abort', abort);
+          resolve();
+        },
+      };
+      const abort = () => {
+        const at = this.waiters.indexOf(waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
+        reject(new SshAbortedError('connection pacing'));
+      };
+      // Behind every waiter of the same or a lower order (searched from the end: most arrive in order).
+      let at = this.waiters.length;
+      while (at > 0 && (this.waiters[at - 1]?.order ?? 0) > order) at--;
+      this.waiters.splice(at, 0, waiter);
+      signal?.addEventListener('abort', abort, { once: true });
+      this.schedule();
+    });
+  }
+
+  /** Connects waiting for their turn (for tests and benchmarks). */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) * this.perSecond) / 1000);
+    this.refilledAt = now;
+  }
+
+  /** Wakes as many waiters as there are tokens, and sets a timer for when the next one is due. */
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    this.refill();
+    while (this.waiters.length > 0 && this.tokens >= 1) {
+      this.tokens--;
+      this.waiters.shift()?.wake();
+    }
+    if (this.waiters.length === 0) return;
+    const dueInMs = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.perSecond));
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.schedule();
+    }, dueInMs);
+  }
+}
