@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import { defaultAuthMethods, type AuthMethod, type SshSecrets } from './auth';
 import { SshConnection, type ConnectionSettings, type ExecResult } from './connection';
-import { ConnectPacer, type PacerClock } from './connectPacer';
+import { ConnectPacer } from './connectPacer';
 import { SshAbortedError, SshChannelRefusedError } from './errors';
 import type { HostKeyVerifier } from './hostKeys';
 import type { ResolvedSshTarget, SshConfigResolver, SshTargetRequest } from './sshConfig';
@@ -34,8 +34,6 @@ export interface TransportDependencies {
   readonly settings?: Partial<TransportSettings>;
   /** How host names are resolved; the system resolver unless a test answers instead (no DNS traffic from tests). */
   readonly lookup?: net.LookupFunction;
-  /** The paced connects' clock; the real one unless a test steps its own. */
-  readonly pacerClock?: PacerClock;
 }
 
 /** Where to run a command, and optionally how to log in there (else the transport's defaults). */
@@ -120,7 +118,7 @@ export class SshTransport {
 
   constructor(private readonly deps: TransportDependencies) {
     this.settings = { ...DEFAULT_TRANSPORT_SETTINGS, ...deps.settings };
-    this.pacer = new ConnectPacer(this.settings.pacedConnectsPerSecond, this.settings.pacedConnectBurst, deps.pacerClock);
+    this.pacer = new ConnectPacer(this.settings.pacedConnectsPerSecond, this.settings.pacedConnectBurst);
   }
 
   async run(request: HostRequest, command: string, options: RunOptions = {}): Promise<ExecResult> {
