@@ -45,3 +45,23 @@ export function floorExec(client: Client, command = ADMIN_COMMAND): Promise<stri
     });
   });
 }
+
+/**
+ * The floor of a full refresh through a connection cap: every host connected, the probe script run and the
+ * connection closed, `concurrency` hosts at a time; plain ssh2, no host key check, no queue, no parsing.
+ */
+export async function floorRefresh(hosts: readonly { readonly lab: Lab; readonly address: string }[], concurrency: number, script: string): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let host = hosts[next++]; host; host = hosts[next++]) {
+      const client = await floorConnect(host.lab, host.address);
+      try {
+        await floorExec(client, script);
+      } finally {
+        client.end();
+        client.destroy();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}

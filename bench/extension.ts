@@ -3,7 +3,7 @@
  * beside it VS Code's own floor: the same rows from memory by a minimal extension (bench/treeFloor).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_TRANSPORT_SETTINGS } from '../src/core/ssh/transport';
@@ -174,7 +174,8 @@ function packageTreeFloor(dir: string): string {
  * the time; ms from a logged "xapi down" to the row showing it.
  */
 async function floorChangeToRow(page: Workbench['page'], logFile: string): Promise<number> {
-  const lastChange = () => readFileSync(logFile, 'utf8').trim().split('\n').at(-1) ?? '';
+  // Absent until the floor's first change, 3 s after it started.
+  const lastChange = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').at(-1) ?? '' : '');
   const deadline = Date.now() + 30_000;
   // Watched from just after a change back to running: the next change is the one measured.
   while (!lastChange().endsWith(' running')) {

@@ -20,9 +20,10 @@ export const DEFAULT_TRANSPORT_SETTINGS: TransportSettings = {
   commandTimeoutMs: 30_000,
   maxChannelsPerConnection: 8,
   maxConnections: 32,
-  // About a fifth of a core on the extension host at ~13 ms of CPU per connect (more on a loaded machine); see ConnectPacer.
+  // About a fifth of a core on the extension host at ~13 ms of CPU per connect (more on a loaded machine); a burst of
+  // 8: with 32 at once the first tree render in the bench took 3.2–6.8 s, with 8 2.1 s (one run). See ConnectPacer.
   pacedConnectsPerSecond: 16,
-  pacedConnectBurst: 32,
+  pacedConnectBurst: 8,
 };
 
 export interface TransportDependencies {
