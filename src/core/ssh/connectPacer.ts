@@ -5,13 +5,11 @@ import { SshAbortedError } from './errors';
 export interface PacerClock {
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
 }
 
 const REAL_CLOCK: PacerClock = {
   now: () => Date.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
 /**

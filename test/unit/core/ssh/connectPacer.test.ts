@@ -14,9 +14,6 @@ class SteppedClock implements PacerClock {
     this.timers.push(timer);
     return timer;
   }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t !== handle);
-  }
   async advance(ms: number): Promise<void> {
     const until = this.time + ms;
     for (;;) {
