@@ -387,10 +387,10 @@ describe('engine: SSH transport against lab hosts', function () {
     });
 
     it("background work opens new connections paced; an admin's command and a host whose connection is open do not wait for it (issue 13: the first probe of 1,024 hosts kept the extension host busy)", async () => {
-      engine = engineFor(lab, { settings: { pacedConnectsPerSecond: 1, pacedConnectBurst: 1 } });
+      engine = engineFor(lab, { settings: { pacedConnectsPerSecond: 0.5, pacedConnectBurst: 1 } });
       const finished: string[] = [];
       const track = (name: string, promise: Promise<unknown> | undefined) => (promise ?? Promise.resolve()).then(() => finished.push(name));
-      // One connect now, the next after a second, the third after two.
+      // One connect now, the next after two seconds (room for a slow machine's admin connect), the third after four.
       const background = [1, 2, 3].map((host) => track(`paced ${host}`, engine?.runner.shell(address(lab, host), 'true', { queueOrder: 1, paced: true })));
       await track('admin 4', run(engine, 4, 'true'));
       // Host 4's connection is open now: background work there needs no new connect, so it does not wait its turn.
