@@ -1,5 +1,6 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { SshAbortedError } from './errors';
+import { enqueueInOrder, type OrderedWaiter } from './orderedWaiters';
 
 /** The clock and timer a pacer waits with; tests pass their own. */
 export interface PacerClock {
@@ -37,11 +38,6 @@ const MIN_PER_SECOND = 2;
 /** How often a connect held back by the load looks again. */
 const LOAD_RECHECK_MS = 50;
 
-interface Waiter {
-  readonly order: number;
-  readonly wake: () => void;
-}
-
 /**
  * How fast background work may open new SSH connections: a token bucket of `burst` connects, refilled at
  * `perSecond`. A connect costs the extension host some 5–30 ms of CPU (key exchange, signatures, a cipher per
@@ -56,7 +52,7 @@ interface Waiter {
 export class ConnectPacer {
   private tokens: number;
   private refilledAt: number;
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters: OrderedWaiter[] = [];
   private timer: unknown;
   /** When the last connect was let through (for MIN_PER_SECOND). */
   private grantedAt = -Infinity;
@@ -81,7 +77,7 @@ export class ConnectPacer {
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
+      const waiter: OrderedWaiter = {
         order,
         wake: () => {
           signal?.removeEventListener('abort', abort);
@@ -93,10 +89,7 @@ export class ConnectPacer {
         if (at >= 0) this.waiters.splice(at, 1);
         reject(new SshAbortedError('connection pacing'));
       };
-      // Behind every waiter of the same or a lower order (searched from the end: most arrive in order).
-      let at = this.waiters.length;
-      while (at > 0 && (this.waiters[at - 1]?.order ?? 0) > order) at--;
-      this.waiters.splice(at, 0, waiter);
+      enqueueInOrder(this.waiters, waiter);
       signal?.addEventListener('abort', abort, { once: true });
       this.schedule();
     });

@@ -3,6 +3,7 @@ import { defaultAuthMethods, type AuthMethod, type SshSecrets } from './auth';
 import { SshConnection, type ConnectionSettings, type ExecResult } from './connection';
 import { ConnectPacer } from './connectPacer';
 import { SshAbortedError, SshChannelRefusedError } from './errors';
+import { enqueueInOrder, type OrderedWaiter } from './orderedWaiters';
 import type { HostKeyVerifier } from './hostKeys';
 import type { ResolvedSshTarget, SshConfigResolver, SshTargetRequest } from './sshConfig';
 
@@ -112,7 +113,7 @@ export class SshTransport {
   private peakSlots = 0;
   private openedCount = 0;
   /** Requests waiting for a connection slot, in the order they get one (see RunOptions.queueOrder). */
-  private readonly slotWaiters: { readonly order: number; readonly wake: () => void }[] = [];
+  private readonly slotWaiters: OrderedWaiter[] = [];
   private readonly live = new Set<SshConnection>();
   private retired = false;
   private readonly pacer: ConnectPacer;
@@ -248,10 +249,7 @@ export class SshTransport {
           signal?.removeEventListener('abort', wake);
           resolve();
         };
-        // Behind every waiter of the same or a lower order (searched from the end: most wait in order of arrival).
-        let at = this.slotWaiters.length;
-        while (at > 0 && (this.slotWaiters[at - 1]?.order ?? 0) > order) at--;
-        this.slotWaiters.splice(at, 0, { order, wake });
+        enqueueInOrder(this.slotWaiters, { order, wake });
         signal?.addEventListener('abort', wake, { once: true });
       });
     }
