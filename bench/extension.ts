@@ -24,8 +24,9 @@ const WATCH_INTERVAL_S = 30;
  * .vsix size; then, in a real code-server and browser with the 64 scale pools (10 VMs per host) and one pool of
  * 2 hosts with 200 VMs each: activation, the first tree render, expanding a host of 200 VMs, a host's new state
  * from the probe's answer to its row, and the background watch's CPU and connections (on, then off as the
- * baseline); and VS Code's own floor for the first three: the same rows, from memory. The lab's processes run at the lowest CPU priority: on an admin's machine the hosts' sshd and xapi
- * are elsewhere, and here they would otherwise take the 2 cores from the workbench being measured.
+ * baseline); and VS Code's own floor for the first three: the same rows, from memory. The lab's processes run at
+ * the lowest CPU priority: on an admin's machine the hosts' sshd and xapi are elsewhere, and here they would
+ * otherwise take the 2 cores from the workbench being measured.
  */
 export async function extensionScenario(labs: readonly Lab[]): Promise<void> {
   const vsix = path.join(root, 'dist', 'xenserver-pools.vsix');

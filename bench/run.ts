@@ -12,6 +12,7 @@ import { planRecovery } from '../src/core/pool/plan';
 import { PROBE_SCRIPT } from '../src/core/pool/probe';
 import { probeMembers } from '../src/core/pool/prober';
 import { judgePool } from '../src/core/pool/verdict';
+import { DEFAULT_TRANSPORT_SETTINGS } from '../src/core/ssh/transport';
 import { address, engineFor } from '../test/lab/engine/harness';
 import { Lab } from '../test/lab/lab';
 import type { EmergencyModel } from '../test/lab/sim';
@@ -336,7 +337,7 @@ const REPORT_NOTES = `## How it is measured
   are sampled from /proc every 50 ms (the most open at once; how many were seen). That peak is the kernel's count of
   the extension host's sockets to port 22 (until 2026-12-07 above the transport's own count: closing a connection
   only half-closed its socket).
-- The first probe after start-up and the watch are paced (16 new SSH connections a second beyond a burst of 32), so
+- The first probe after start-up and the watch are paced (${DEFAULT_TRANSPORT_SETTINGS.pacedConnectsPerSecond} new SSH connections a second beyond a burst of ${DEFAULT_TRANSPORT_SETTINGS.pacedConnectBurst}), so
   the UI rows are measured while the first probe of 1,026 hosts still runs in the background, as a user who opens
   the view at once meets it.
 - VS Code's own floor: bench/treeFloor, a minimal extension with the same rows (pools expanded, hosts collapsed,
